@@ -1,0 +1,1 @@
+"""The hub: vendor webhooks in, YAML recipes, one assignment service with source precedence."""

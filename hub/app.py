@@ -1,0 +1,28 @@
+"""Flask application factory: config from defaults, then HUB_* environment, then test overrides."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from hub.bootstrap import Hub, build_hub
+from hub.config import load_settings
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
+    settings = hub.settings if hub else load_settings(overrides=test_config)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = Flask("hub")
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["hub"] = hub or build_hub(settings)
+
+    from hub.cli import register_commands
+    from hub.web import register_web
+
+    register_web(app)
+    register_commands(app)
+    return app

@@ -1,0 +1,28 @@
+"""The composition root: builds the database, queue and connections from Settings, once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.queue import TaskQueue
+from hub.services.uow import UnitOfWork
+
+
+@dataclass
+class Hub:
+    """Everything a request, task or command needs, wired from one Settings object."""
+
+    settings: Settings
+    db: Database
+    queue: Any  # TaskQueue, or a fake with the same enqueue/ping in unit tests
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db)
+
+
+def build_hub(settings: Settings, queue: Any | None = None) -> Hub:
+    return Hub(settings=settings, db=Database(settings.database_url), queue=queue or TaskQueue(settings))

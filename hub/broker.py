@@ -1,0 +1,61 @@
+"""Celery broker settings shared by the web process (producer) and the worker (consumer).
+
+The embedded default is kombu's filesystem transport: it needs no server, survives restarts
+(messages are files) and lets a separate worker process consume what the web process
+produced. Production and CI use Redis through HUB_BROKER_URL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hub.config import Settings
+
+QUEUE = "hub"
+
+
+def is_filesystem(url: str) -> bool:
+    return url.startswith("filesystem://")
+
+
+def celery_settings(settings: Settings) -> dict[str, Any]:
+    url = settings.broker_url
+    conf: dict[str, Any] = {
+        "broker_url": url,
+        "task_default_queue": QUEUE,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 4,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_backend": None,
+        "task_ignore_result": True,
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+    }
+    if is_filesystem(url):
+        folder = Path(settings.broker_folder).resolve()
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "store_processed": False,
+        }
+        conf["worker_enable_remote_control"] = False
+    else:
+        # Keep the visibility timeout above the longest task: unacked messages are redelivered
+        # after it. Retries are scheduled in the database, never as long countdowns.
+        conf["broker_transport_options"] = {
+            "visibility_timeout": 3600,
+            "socket_connect_timeout": 2,
+            "socket_timeout": 5,
+        }
+    return conf
+
+
+def ensure_folders(settings: Settings) -> None:
+    if is_filesystem(settings.broker_url):
+        opts = celery_settings(settings)["broker_transport_options"]
+        for key in ("data_folder_in", "control_folder"):
+            Path(opts[key]).mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,62 @@
+"""`hub serve`: the embedded stack in one command: gunicorn, a Celery worker and beat.
+
+Used by `make run`. Each part is a real process; when one stops, the others are stopped too,
+so a broken worker never hides behind a healthy web server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from hub.broker import ensure_folders
+from hub.cli import hub_of_app
+
+
+def _commands(port: int, workers: int) -> dict[str, list[str]]:
+    bin_dir = Path(sys.executable).parent
+    return {
+        "web": [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
+                str(workers), "--access-logfile", "-", "wsgi:app"],
+        "worker": [str(bin_dir / "celery"), "-A", "worker.app:celery", "worker", "--beat",
+                   "--loglevel", "INFO", "--concurrency", "2",
+                   "--schedule", "var/celerybeat-schedule"],
+    }
+
+
+@click.command()
+@click.option("--port", type=int, default=None, help="Defaults to HUB_PORT (8000).")
+@click.option("--web-workers", type=int, default=2, show_default=True)
+def serve(port: int | None, web_workers: int) -> None:
+    """Start the web server, a Celery worker and beat, and supervise them."""
+    settings = hub_of_app().settings
+    ensure_folders(settings)
+    Path("var").mkdir(exist_ok=True)
+    procs = {name: subprocess.Popen(cmd, env=os.environ.copy())
+             for name, cmd in _commands(port or settings.port, web_workers).items()}
+    click.echo(f"hub serving on http://127.0.0.1:{port or settings.port} (Ctrl-C stops)")
+    signal.signal(signal.SIGTERM, lambda *_: _stop(procs))
+    try:
+        while all(p.poll() is None for p in procs.values()):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        _stop(procs)
+
+
+def _stop(procs: dict[str, subprocess.Popen]) -> None:
+    for proc in procs.values():
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs.values():
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,108 @@
+"""Customers, workflows, users and the per-field assignment state with its history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.db.models.base import Base
+from hub.db.types import JSONType, UTCDateTime, new_id, utcnow
+
+
+class Workflow(Base):
+    """A collection workflow; its id is what the API calls the dunningPlanId."""
+
+    __tablename__ = "workflows"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(Base):
+    """A person who can be an account manager (and may hold an account_manager API key)."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(32), default="account_manager")
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Customer(Base):
+    """A billing customer. Assignment columns are written only by the assignment service."""
+
+    __tablename__ = "customers"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    external_id: Mapped[str] = mapped_column(String(255), unique=True)
+    source_system: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(300))
+    email: Mapped[str | None] = mapped_column(String(320))
+    currency: Mapped[str | None] = mapped_column(String(8))
+    payment_method: Mapped[str | None] = mapped_column(String(32))
+    workflow_id: Mapped[str | None] = mapped_column(
+        ForeignKey("workflows.id", ondelete="RESTRICT"), index=True
+    )
+    custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    workflow: Mapped[Workflow | None] = relationship(lazy="joined")
+    account_managers: Mapped[list[User]] = relationship(
+        secondary="customer_account_managers", lazy="selectin", order_by="User.email"
+    )
+    assignments: Mapped[list[FieldAssignment]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class CustomerAccountManager(Base):
+    __tablename__ = "customer_account_managers"
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class FieldAssignment(Base):
+    """Who owns one assignment field of one customer, and the time of the change that set it."""
+
+    __tablename__ = "field_assignments"
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    field: Mapped[str] = mapped_column(String(200), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class AssignmentHistory(Base):
+    """Every decision of the assignment service, applied or not, with its cause."""
+
+    __tablename__ = "assignment_history"
+    __table_args__ = (
+        Index("ix_assignment_history_customer_recorded", "customer_id", "id"),
+        Index("ix_assignment_history_cause", "cause_type", "cause_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    field: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    old_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    new_value: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    owner_source: Mapped[str | None] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cause_type: Mapped[str] = mapped_column(String(32))
+    cause_id: Mapped[str | None] = mapped_column(String(200))
+    actor: Mapped[str | None] = mapped_column(String(200))

@@ -1,0 +1,61 @@
+"""The one adapter through which the hub enqueues work: by task name, never importing worker/.
+
+Publishing fails fast (no retry loop): the caller has already committed, and a periodic sweeper
+enqueues whatever could not be published while the broker was down.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery import Celery
+from kombu import Connection
+
+from hub.broker import celery_settings, ensure_folders
+from hub.config import Settings
+
+log = logging.getLogger(__name__)
+
+PROCESS_EVENT = "hub.process_event"
+PROCESS_IMPORT = "hub.process_import"
+RUN_REPLAY_JOB = "hub.run_replay_job"
+
+
+class TaskQueue:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._celery: Celery | None = None
+
+    @property
+    def celery(self) -> Celery:
+        if self._celery is None:
+            ensure_folders(self._settings)
+            app = Celery("hub-producer", set_as_current=False)
+            app.conf.update(celery_settings(self._settings))
+            self._celery = app
+        return self._celery
+
+    def enqueue(self, task_name: str, *args: Any) -> bool:
+        """Publish one task; False (and a log line) when the broker is unreachable."""
+        try:
+            self.celery.send_task(
+                task_name, args=args, retry=True,
+                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2},
+            )
+        except Exception as exc:  # kombu raises several families here; all mean "not published"
+            log.warning("could not publish %s%s: %s", task_name, args, exc)
+            return False
+        return True
+
+    def ping(self) -> tuple[bool, str]:
+        try:
+            conf = celery_settings(self._settings)
+            with Connection(
+                conf["broker_url"], transport_options=conf["broker_transport_options"],
+                connect_timeout=2,
+            ) as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as exc:  # any failure to connect means "down" for the health check
+            return False, type(exc).__name__
+        return True, "ok"

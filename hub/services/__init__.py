@@ -1,0 +1,1 @@
+"""Service layer: every use case runs here, inside one unit of work."""

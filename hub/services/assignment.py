@@ -1,0 +1,288 @@
+"""The assignment service: the only code that writes a customer's workflow, account managers
+and custom fields.
+
+Every write names its source, the time the change happened at its origin and its cause. Each
+field is judged on its own (``hub.domain.precedence``) and every decision, applied or not, is
+recorded in the customer's history. The customer row is locked first (``SELECT ... FOR UPDATE``
+on PostgreSQL; SQLite serialises writers at ``BEGIN IMMEDIATE``), so two writers on one
+customer take turns instead of losing each other's changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from hub.db.models import AssignmentHistory, Customer, FieldAssignment, User, Workflow
+from hub.db.types import utcnow
+from hub.domain import precedence
+from hub.domain.precedence import Ownership
+from hub.domain.sources import Source, is_source
+from hub.errors import NotFound, ValidationFailed
+
+WORKFLOW = "workflow"
+ACCOUNT_MANAGERS = "account_managers"
+CUSTOM_PREFIX = "custom_fields."
+OPS = ("set", "add", "remove")
+
+
+@dataclass(frozen=True)
+class FieldWrite:
+    """One requested change. Account managers are emails; the workflow is its dunningPlanId."""
+
+    field: str
+    value: Any
+    op: str = "set"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """Why a write happened: an API request, a recipe run, an import line, a bulk assignment."""
+
+    kind: str
+    ref: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldOutcome:
+    field: str
+    outcome: str
+    reason: str
+    owner: str | None
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {"outcome": self.outcome, "reason": self.reason, "old": self.old, "new": self.new}
+        if self.outcome in (precedence.OVERRULED, precedence.STALE):
+            body["owner"] = self.owner
+        return body
+
+
+def is_assignable_field(field: str) -> bool:
+    return field in (WORKFLOW, ACCOUNT_MANAGERS) or (
+        field.startswith(CUSTOM_PREFIX) and len(field) > len(CUSTOM_PREFIX)
+    )
+
+
+class AssignmentService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def assign(
+        self,
+        customer_id: str,
+        writes: Sequence[FieldWrite],
+        *,
+        source: str,
+        occurred_at: datetime,
+        cause: Cause,
+    ) -> list[FieldOutcome]:
+        """Judge and apply each write; returns one outcome per write, in order."""
+        _check_request(writes, source, occurred_at)
+        customer = self._lock(customer_id)
+        users = self._resolve_users(writes, create_missing=source == Source.SALESFORCE)
+        refs = {**users, **self._resolve_workflows(writes)}
+        owners = {fa.field: fa for fa in customer.assignments}
+        outcomes = [
+            self._write_one(customer, owners, refs, w, source, occurred_at, cause) for w in writes
+        ]
+        self.session.flush()
+        return outcomes
+
+    def release(self, customer_id: str, field: str, *, cause: Cause) -> FieldOutcome:
+        """Hand a field back to the lowest rank: any source may write it next."""
+        if not is_assignable_field(field):
+            raise ValidationFailed(f"unknown field {field!r}")
+        customer = self._lock(customer_id)
+        owner = next((fa for fa in customer.assignments if fa.field == field), None)
+        value = _current_value(customer, field)
+        self.session.execute(
+            delete(FieldAssignment).where(
+                FieldAssignment.customer_id == customer.id, FieldAssignment.field == field
+            )
+        )
+        self.session.expire(customer, ["assignments"])
+        outcome = FieldOutcome(
+            field, "released", "released by an admin", owner.source if owner else None, value, value
+        )
+        self._record(customer, outcome, Source.MANUAL, utcnow(), cause)
+        return outcome
+
+    # -- steps ---------------------------------------------------------------------------
+
+    def _lock(self, customer_id: str) -> Customer:
+        stmt = (
+            select(Customer)
+            .where(Customer.id == customer_id)
+            .with_for_update(of=Customer)
+            .execution_options(populate_existing=True)
+        )
+        customer = self.session.execute(stmt).unique().scalar_one_or_none()
+        if customer is None:
+            raise NotFound(f"customer {customer_id} not found")
+        return customer
+
+    def _resolve_users(self, writes: Iterable[FieldWrite], create_missing: bool) -> dict:
+        emails = {e for w in writes if w.field == ACCOUNT_MANAGERS for e in _emails_of(w)}
+        if not emails:
+            return {}
+        found = self.session.scalars(select(User).where(User.email.in_(emails))).all()
+        users = {u.email: u for u in found}
+        missing = sorted(emails - users.keys())
+        if missing and not create_missing:
+            raise ValidationFailed(
+                f"unknown user email(s): {', '.join(missing)}",
+                details={"unknown_emails": missing},
+                code="unknown_user",
+            )
+        for email in missing:  # Salesforce owners become users, not invited (as Upflow does)
+            users[email] = User(email=email, status="not_invited", role="account_manager")
+            self.session.add(users[email])
+        return users
+
+    def _resolve_workflows(self, writes: Iterable[FieldWrite]) -> dict[str, Workflow]:
+        wanted = {w.value for w in writes if w.field == WORKFLOW and w.value is not None}
+        if not wanted:
+            return {}
+        found = self.session.scalars(select(Workflow).where(Workflow.id.in_(wanted))).all()
+        known = {wf.id: wf for wf in found}
+        missing = sorted(wanted - known.keys())
+        if missing:
+            raise ValidationFailed(
+                f"unknown dunningPlanId: {', '.join(missing)}",
+                details={"unknown_dunning_plan_ids": missing},
+                code="unknown_workflow",
+            )
+        return known
+
+    def _write_one(
+        self,
+        customer: Customer,
+        owners: dict[str, FieldAssignment],
+        refs: dict[str, Any],
+        write: FieldWrite,
+        source: str,
+        occurred_at: datetime,
+        cause: Cause,
+    ) -> FieldOutcome:
+        owner = owners.get(write.field)
+        ownership = Ownership(owner.source if owner else None, owner.changed_at if owner else None)
+        verdict = precedence.judge(write.field, ownership, source, occurred_at)
+        old = _current_value(customer, write.field)
+        new = _target_value(old, write)
+        if new == old:
+            outcome_name, reason = precedence.UNCHANGED, "the field already has this value"
+            if verdict.allowed:  # the writer still takes ownership, so later writes are judged fairly
+                self._own(customer, owners, write.field, source, occurred_at)
+        elif verdict.allowed:
+            _set_value(customer, write.field, new, refs)
+            self._own(customer, owners, write.field, source, occurred_at)
+            outcome_name, reason = precedence.APPLIED, verdict.reason
+        else:
+            outcome_name, reason = verdict.outcome, verdict.reason
+        outcome = FieldOutcome(write.field, outcome_name, reason, ownership.source, old, new)
+        self._record(customer, outcome, source, occurred_at, cause)
+        return outcome
+
+    def _own(
+        self,
+        customer: Customer,
+        owners: dict[str, FieldAssignment],
+        field: str,
+        source: str,
+        occurred_at: datetime,
+    ) -> None:
+        owner = owners.get(field)
+        if owner is None:
+            owner = FieldAssignment(customer_id=customer.id, field=field)
+            customer.assignments.append(owner)
+            owners[field] = owner
+        owner.source, owner.changed_at = source, occurred_at
+
+    def _record(
+        self,
+        customer: Customer,
+        outcome: FieldOutcome,
+        source: str,
+        occurred_at: datetime,
+        cause: Cause,
+    ) -> None:
+        self.session.add(
+            AssignmentHistory(
+                customer_id=customer.id,
+                field=outcome.field,
+                source=source,
+                outcome=outcome.outcome,
+                reason=outcome.reason,
+                old_value=outcome.old,
+                new_value=outcome.new,
+                owner_source=outcome.owner,
+                occurred_at=occurred_at,
+                cause_type=cause.kind,
+                cause_id=cause.ref,
+                actor=cause.actor,
+            )
+        )
+
+
+# -- values ------------------------------------------------------------------------------
+
+
+def _check_request(writes: Sequence[FieldWrite], source: str, occurred_at: datetime) -> None:
+    if not is_source(source):
+        raise ValidationFailed(f"unknown source {source!r}", code="unknown_source")
+    if occurred_at.tzinfo is None:
+        raise ValidationFailed("occurredAt must carry a time zone")
+    for w in writes:
+        if not is_assignable_field(w.field):
+            raise ValidationFailed(f"unknown field {w.field!r}")
+        if w.op not in OPS or (w.op != "set" and w.field != ACCOUNT_MANAGERS):
+            raise ValidationFailed(f"operation {w.op!r} is not possible on {w.field}")
+
+
+def _emails_of(write: FieldWrite) -> list[str]:
+    values = write.value if write.op == "set" else [write.value]
+    return [str(v).strip().lower() for v in (values or [])]
+
+
+def _current_value(customer: Customer, field: str) -> Any:
+    if field == WORKFLOW:
+        return customer.workflow_id
+    if field == ACCOUNT_MANAGERS:
+        return sorted(u.email for u in customer.account_managers)
+    return (customer.custom_fields or {}).get(field[len(CUSTOM_PREFIX) :])
+
+
+def _target_value(old: Any, write: FieldWrite) -> Any:
+    if write.field != ACCOUNT_MANAGERS:
+        return write.value
+    emails = _emails_of(write)
+    if write.op == "add":
+        return sorted(set(old) | set(emails))
+    if write.op == "remove":
+        return sorted(set(old) - set(emails))
+    return sorted(set(emails))
+
+
+def _set_value(customer: Customer, field: str, value: Any, refs: dict[str, Any]) -> None:
+    """Write a value; ``refs`` maps emails to Users and dunningPlanIds to Workflows."""
+    if field == WORKFLOW:
+        customer.workflow = None if value is None else refs[value]
+    elif field == ACCOUNT_MANAGERS:
+        customer.account_managers = [refs[e] for e in value]
+    else:
+        fields = dict(customer.custom_fields or {})
+        key = field[len(CUSTOM_PREFIX) :]
+        if value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = value
+        customer.custom_fields = fields  # a new dict, so SQLAlchemy sees the JSON change
+    customer.updated_at = utcnow()

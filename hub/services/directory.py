@@ -1,0 +1,80 @@
+"""Workflows (dunning plans) and users: the things assignments point at."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hub.db.models import User, Workflow
+from hub.errors import Conflict, NotFound, ValidationFailed
+
+USER_ROLES = ("admin", "account_manager", "viewer")
+USER_STATUSES = ("active", "invited", "not_invited", "deactivated")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+WHITESPACE = re.compile(r"\s+")
+
+
+def normalise_name(name: str) -> str:
+    """Non-breaking and repeated spaces (pasted from spreadsheets) collapse to one space."""
+    return WHITESPACE.sub(" ", name.replace("\u00a0", " ")).strip()
+
+
+def list_workflows(session: Session) -> list[Workflow]:
+    return list(session.scalars(select(Workflow).order_by(Workflow.name)))
+
+
+def workflows_by_name(session: Session) -> dict[str, Workflow]:
+    return {normalise_name(w.name): w for w in list_workflows(session)}
+
+
+def get_workflow(session: Session, workflow_id: str) -> Workflow:
+    workflow = session.get(Workflow, workflow_id)
+    if workflow is None:
+        raise NotFound(f"workflow {workflow_id} not found")
+    return workflow
+
+
+def create_workflow(session: Session, body: dict[str, Any]) -> Workflow:
+    name = normalise_name(str(body.get("name") or ""))
+    if not name:
+        raise ValidationFailed("name is required")
+    if session.scalar(select(Workflow.id).where(Workflow.name == name)):
+        raise Conflict(f"a workflow named {name!r} already exists")
+    wanted_id = body.get("id") or body.get("dunningPlanId")
+    if wanted_id and session.get(Workflow, wanted_id):
+        raise Conflict(f"dunningPlanId {wanted_id!r} already exists")
+    workflow = Workflow(name=name, description=body.get("description"))
+    if wanted_id:
+        workflow.id = str(wanted_id)
+    session.add(workflow)
+    session.flush()
+    return workflow
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_user(session: Session, body: dict[str, Any]) -> User:
+    email = str(body.get("email") or "").strip().lower()
+    if not EMAIL.match(email):
+        raise ValidationFailed(f"not a valid email: {email!r}")
+    role = body.get("role", "account_manager")
+    status = body.get("status", "active")
+    if role not in USER_ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(USER_ROLES)}")
+    if status not in USER_STATUSES:
+        raise ValidationFailed(f"status must be one of {', '.join(USER_STATUSES)}")
+    if session.scalar(select(func.count(User.id)).where(User.email == email)):
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(email=email, name=body.get("name"), role=role, status=status)
+    session.add(user)
+    session.flush()
+    return user

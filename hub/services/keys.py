@@ -1,0 +1,65 @@
+"""API keys: created once and shown once, stored as SHA-256 hashes, checked in constant time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.db.models import ApiKey, User
+from hub.errors import AuthenticationRequired, ValidationFailed
+
+ROLES = ("admin", "integration", "account_manager")
+PREFIX = "hub_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: enough to authorise and to name the caller in the history."""
+
+    key_id: str
+    name: str
+    role: str
+    user_id: str | None = None
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.name}"
+
+
+def hash_key(raw: str) -> str:
+    # Keys are 256-bit random strings, so a fast hash is enough (no password stretching).
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def create_key(
+    session: Session, name: str, role: str, user_email: str | None = None
+) -> tuple[ApiKey, str]:
+    if role not in ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(ROLES)}")
+    user_id = None
+    if role == "account_manager":
+        user = session.scalar(select(User).where(User.email == (user_email or "").lower()))
+        if user is None:
+            raise ValidationFailed(f"an account_manager key needs an existing user: {user_email}")
+        user_id = user.id
+    raw = PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(name=name, prefix=raw[:10], key_hash=hash_key(raw), role=role, user_id=user_id)
+    session.add(key)
+    session.flush()
+    return key, raw
+
+
+def authenticate(session: Session, raw: str | None, bootstrap_admin_key: str | None) -> Principal:
+    if not raw:
+        raise AuthenticationRequired("missing API key: send Authorization: Bearer <key>")
+    if bootstrap_admin_key and hmac.compare_digest(raw.encode(), bootstrap_admin_key.encode()):
+        return Principal(key_id="bootstrap", name="bootstrap-admin", role="admin")
+    key = session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(raw)))
+    if key is None or key.revoked_at is not None:
+        raise AuthenticationRequired("unknown or revoked API key")
+    return Principal(key_id=key.id, name=key.name, role=key.role, user_id=key.user_id)

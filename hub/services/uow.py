@@ -1,0 +1,57 @@
+"""Unit of work: one transaction per use case, explicit commit, rollback by default.
+
+Work that must happen only once the data is durable (enqueueing a Celery task) is registered
+with ``after_commit`` and runs after a successful commit, never inside the open transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from hub.db.engine import Database
+from hub.errors import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class UnitOfWork:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._after_commit: list[Callable[[], None]] = []
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._db.session()
+        self._after_commit = []
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+        if isinstance(exc, OperationalError) or _is_connection_error(exc):
+            raise ServiceUnavailable("the database is unavailable") from exc
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._after_commit.append(callback)
+
+    def commit(self) -> None:
+        self.session.commit()
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
+
+
+def _is_connection_error(exc: BaseException | None) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

@@ -1,0 +1,13 @@
+"""Web layer: thin Flask blueprints that parse input, call one service and map the result."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_web(app: Flask) -> None:
+    from hub.web import api, errors, health
+
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(api.build_blueprint(), url_prefix="/api/v1")

@@ -1,0 +1,1 @@
+"""Celery worker: the app built from the Flask app, and thin tasks."""
