@@ -1,4 +1,4 @@
-"""Settings, read in one place: defaults, then HUB_* environment (a .env file may supply them), then overrides."""
+"""Settings, read in one place: defaults, then HUB_* environment (or a .env file), then overrides."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Settings:
     broker_folder: str = "var/broker"
     recipes_dir: str = "recipes"
     connections_file: str | None = None
-    admin_api_key: str | None = None
+    admin_api_key: str | None = field(default=None, repr=False)
     notify_url: str | None = None
     max_request_bytes: int = ONE_MIB
     import_max_bytes: int = 50 * ONE_MIB

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
 from hub.db import migrate
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def db() -> None:
     """Database migrations."""
 

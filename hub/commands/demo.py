@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from hub.cli import hub_of_app
 from hub.services.demo import load_demo
 
 
 @click.command()
+@with_appcontext
 def demo() -> None:
     """Load demo workflows, users and customers (skips what already exists)."""
     with hub_of_app().uow() as uow:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
 from hub.services.keys import ROLES, create_key
 
 
-@click.group()
+@click.group(cls=AppGroup)
 def keys() -> None:
     """API keys."""
 

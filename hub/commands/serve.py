@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 
 from hub.broker import ensure_folders
 from hub.cli import hub_of_app
@@ -31,6 +32,7 @@ def _commands(port: int, workers: int) -> dict[str, list[str]]:
 
 
 @click.command()
+@with_appcontext
 @click.option("--port", type=int, default=None, help="Defaults to HUB_PORT (8000).")
 @click.option("--web-workers", type=int, default=2, show_default=True)
 def serve(port: int | None, web_workers: int) -> None:

@@ -276,7 +276,8 @@ def _set_value(customer: Customer, field: str, value: Any, refs: dict[str, Any])
     if field == WORKFLOW:
         customer.workflow = None if value is None else refs[value]
     elif field == ACCOUNT_MANAGERS:
-        customer.account_managers = [refs[e] for e in value]
+        kept = {u.email: u for u in customer.account_managers}  # add/remove keep the others
+        customer.account_managers = [refs.get(e) or kept[e] for e in value]
     else:
         fields = dict(customer.custom_fields or {})
         key = field[len(CUSTOM_PREFIX) :]

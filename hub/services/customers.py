@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import Customer, CustomerAccountManager, User, Workflow
 from hub.db.types import utcnow
+from hub.errors import NotFound, ValidationFailed
 from hub.services.assignment import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
@@ -23,7 +24,6 @@ from hub.services.assignment import (
 )
 from hub.services.payloads import parse_time, validate
 from hub.services.representation import api_field_name
-from hub.errors import NotFound, ValidationFailed
 
 PROFILE_FIELDS = {
     "name": "name",

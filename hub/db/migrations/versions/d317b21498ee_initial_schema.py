@@ -4,12 +4,12 @@ Revision ID: d317b21498ee
 Revises: 
 Create Date: 2026-11-22 11:44:06.185731
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
+
 import hub.db.types
-from sqlalchemy.dialects import postgresql
 
 revision = 'd317b21498ee'
 down_revision = None

@@ -1,0 +1,1 @@
+"""Streaming CSV import: bytes → decoded text → mapped, normalised import lines; error reports."""
