@@ -8,6 +8,7 @@ from typing import Any
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.queue import TaskQueue
+from hub.services.connections import Connections
 from hub.services.uow import UnitOfWork
 
 
@@ -18,6 +19,7 @@ class Hub:
     settings: Settings
     db: Database
     queue: Any  # TaskQueue, or a fake with the same enqueue/ping in unit tests
+    connections: Connections
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -25,4 +27,9 @@ class Hub:
 
 
 def build_hub(settings: Settings, queue: Any | None = None) -> Hub:
-    return Hub(settings=settings, db=Database(settings.database_url), queue=queue or TaskQueue(settings))
+    return Hub(
+        settings=settings,
+        db=Database(settings.database_url),
+        queue=queue or TaskQueue(settings),
+        connections=Connections(settings),
+    )

@@ -20,13 +20,29 @@ ASSIGNED_TARGETS: tuple[str, ...] = (ACCOUNT_MANAGER_EMAILS, WORKFLOW_NAME)
 # Header spellings seen in the wild, compared after header_key() squashed case and separators.
 HEADER_VARIANTS: Mapping[str, frozenset[str]] = {
     EXTERNAL_ID: frozenset(
-        {"externalid", "externalids", "customerexternalid", "externalcustomerid",
-         "clientexternalid", "externalreference", "externalref"}
+        {
+            "externalid",
+            "externalids",
+            "customerexternalid",
+            "externalcustomerid",
+            "clientexternalid",
+            "externalreference",
+            "externalref",
+        }
     ),
     ACCOUNT_MANAGER_EMAILS: frozenset(
-        {"accountmanageremail", "accountmanageremails", "accountmanagersemail",
-         "accountmanagersemails", "accountmanager", "accountmanagers",
-         "accountmanageremailaddress", "accountmanageremailaddresses", "amemail", "amemails"}
+        {
+            "accountmanageremail",
+            "accountmanageremails",
+            "accountmanagersemail",
+            "accountmanagersemails",
+            "accountmanager",
+            "accountmanagers",
+            "accountmanageremailaddress",
+            "accountmanageremailaddresses",
+            "amemail",
+            "amemails",
+        }
     ),
     WORKFLOW_NAME: frozenset(
         {"workflowname", "workflow", "dunningplan", "dunningplanname", "dunningworkflow"}
@@ -70,18 +86,17 @@ def resolve_columns(
     return {target: columns[target] for target in TARGETS if target in columns}
 
 
-def _explicit_columns(
-    headers: Sequence[str], mapping: Mapping[str, str | None]
-) -> dict[str, int | None]:
+def _explicit_columns(headers: Sequence[str], mapping: Mapping[str, str | None]) -> dict[str, int | None]:
     unknown_targets = sorted(set(mapping) - set(TARGETS))
     columns: dict[str, int | None] = {}
     unknown_columns: dict[str, str] = {}
     for target, header in mapping.items():
         if target in unknown_targets:
             continue
-        index = None if header is None else _find_header(headers, header)
+        # A mapping may come from JSON: a value that is not a string names no column either.
+        index = _find_header(headers, header) if isinstance(header, str) else None
         if header is not None and index is None:
-            unknown_columns[target] = header
+            unknown_columns[target] = str(header)
         columns[target] = index
     if unknown_targets or unknown_columns:
         raise _bad_mapping(unknown_targets, unknown_columns, headers)
@@ -109,14 +124,15 @@ def _bad_mapping(
     found = ", ".join(f"'{h}'" for h in headers)
     return ValidationFailed(
         f"Invalid column mapping: {'; '.join(parts)}. Columns found: {found}",
-        details={"unknown_targets": unknown_targets, "unknown_columns": unknown_columns,
-                 "headers": list(headers)},
+        details={
+            "unknown_targets": unknown_targets,
+            "unknown_columns": unknown_columns,
+            "headers": list(headers),
+        },
     )
 
 
-def _automatic_columns(
-    headers: Sequence[str], wanted: Iterable[str], taken: set[int]
-) -> dict[str, int]:
+def _automatic_columns(headers: Sequence[str], wanted: Iterable[str], taken: set[int]) -> dict[str, int]:
     keys = [header_key(header) for header in headers]
     columns: dict[str, int] = {}
     for target in wanted:
@@ -126,8 +142,7 @@ def _automatic_columns(
             names = ", ".join(f"'{headers[i]}'" for i in hits)
             raise ValidationFailed(
                 f"Several columns could be {target}: {names}; choose one with a mapping",
-                details={"ambiguous": {target: [headers[i] for i in hits]},
-                         "headers": list(headers)},
+                details={"ambiguous": {target: [headers[i] for i in hits]}, "headers": list(headers)},
             )
         if hits:
             columns[target] = hits[0]
@@ -141,8 +156,10 @@ def _require(columns: Mapping[str, int], headers: Sequence[str]) -> None:
         return
     parts = [f"'{t}' (e.g. a column named 'External Id')" for t in missing]
     if missing_one_of:
-        parts.append("at least one of 'account_manager_emails' or 'workflow_name' "
-                     "(e.g. 'Account manager email', 'Workflow name')")
+        parts.append(
+            "at least one of 'account_manager_emails' or 'workflow_name' "
+            "(e.g. 'Account manager email', 'Workflow name')"
+        )
     found = ", ".join(f"'{h}'" for h in headers) or "none"
     raise ValidationFailed(
         f"Missing required columns: {' and '.join(parts)}. Columns found: {found}",

@@ -9,9 +9,9 @@ next record is line 7.
 Errors: open_csv() raises what is wrong with the file as a whole (not a CSV, empty, too large,
 columns missing). Iterating yields one ImportLine per record; a record that cannot be used
 carries a `problem` ("Malformed line: ..."). Iteration itself may still raise PayloadTooLarge
-(a stream whose size was unknown up front) or MalformedBody (a cell beyond csv's field size
-limit, typically an unbalanced quote): callers that must apply nothing on such errors should
-read to the end before applying.
+(a stream whose size was unknown up front) or MalformedBody (an unbalanced quote: a quoted cell
+still open at the end of the file or grown past csv's field size limit): callers that must apply
+nothing on such errors should read to the end before applying anything.
 
 Progress: `bytes_read` against `total_bytes` (None when the stream is not seekable). Bytes run
 ahead of the lines yielded by at most one 64 KiB buffer, which is fine for a progress bar and
@@ -68,7 +68,7 @@ def open_csv(
     """
     decoded = open_text(stream, max_bytes)
     delimiter = sniff_delimiter(decoded.sample)
-    # The end marker shows whether the file ended inside a quoted cell; see _at_end().
+    # The end marker shows whether the file ended inside a quoted cell; see _check_end().
     rows = csv.reader(chain(decoded.text, [_END_MARKER]), delimiter=delimiter)
     header_line, headers = _read_header(rows)
     column_map = resolve_columns(headers, mapping)
@@ -134,11 +134,7 @@ class CsvImportReader:
                 if line is not None:
                     yield line
         except csv.Error as exc:
-            raise MalformedBody(
-                f"The file cannot be read as CSV from line {start}: {exc} "
-                "(an unbalanced quote?)",
-                details={"reason": "bad_csv", "line": start},
-            ) from exc
+            raise _unreadable(start, exc) from exc
 
     def _to_line(self, line_number: int, cells: list[str]) -> ImportLine | None:
         if not "".join(cells).strip():
@@ -209,17 +205,27 @@ def sniff_delimiter(sample: str) -> str:
 
 def _read_header(rows: Iterator[list[str]]) -> tuple[int, list[str]]:
     start = 1
-    for cells in rows:
-        if cells and cells[-1].endswith(_END_MARKER):
-            _check_end(cells, start)
-            break
-        cleaned = [strip_cell(cell) for cell in cells]
-        if any(cleaned):
-            while not cleaned[-1]:
-                cleaned.pop()  # phantom empty columns at the right edge
-            return start, unique_headers(cleaned)
-        start = rows.line_num + 1  # type: ignore[attr-defined]
+    try:
+        for cells in rows:
+            if cells and cells[-1].endswith(_END_MARKER):
+                _check_end(cells, start)
+                break
+            cleaned = [strip_cell(cell) for cell in cells]
+            if any(cleaned):
+                while not cleaned[-1]:
+                    cleaned.pop()  # phantom empty columns at the right edge
+                return start, unique_headers(cleaned)
+            start = rows.line_num + 1  # type: ignore[attr-defined]
+    except csv.Error as exc:
+        raise _unreadable(start, exc) from exc
     raise MalformedBody("The file is empty", details={"reason": "empty_file"})
+
+
+def _unreadable(start: int, error: csv.Error) -> MalformedBody:
+    return MalformedBody(
+        f"The file cannot be read as CSV from line {start}: {error} (an unbalanced quote?)",
+        details={"reason": "bad_csv", "line": start},
+    )
 
 
 def _check_end(cells: list[str], start: int) -> None:
@@ -231,7 +237,7 @@ def _check_end(cells: list[str], start: int) -> None:
     if cells == [_END_MARKER]:
         return
     raise MalformedBody(
-        f"The quoted cell that starts on line {start} is never closed (a missing \")",
+        f'The quoted cell that starts on line {start} is never closed (a missing ")',
         details={"reason": "bad_csv", "line": start},
     )
 

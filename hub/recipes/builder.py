@@ -96,7 +96,8 @@ def default_source(trigger: Trigger, connections: Mapping[str, str] | None = Non
 
 def _trigger(spec: YamlMap) -> Trigger:
     events = tuple(spec["events"])
-    return Trigger(spec.get("connector"), spec.get("connection"), events, frozenset(events))
+    line = spec.line_of("connector" if "connector" in spec else "connection")
+    return Trigger(spec.get("connector"), spec.get("connection"), events, frozenset(events), line)
 
 
 def _steps(items: YamlSeq, path: str, problems: ProblemList) -> tuple[Step, ...]:

@@ -50,7 +50,7 @@ def evaluate(recipe: Recipe, event: Event, snapshot: Snapshot = None) -> Evaluat
 class _Run:
     """The state of one recipe's run over one event."""
 
-    __slots__ = ("recipe", "event", "snapshot", "trace", "updates", "stopped", "occurred_at")
+    __slots__ = ("recipe", "event", "snapshot", "trace", "updates", "written", "stopped")
 
     def __init__(self, recipe: Recipe, event: Event, snapshot: Snapshot,
                  trace: list[TraceEntry]):
@@ -59,8 +59,8 @@ class _Run:
         self.snapshot = snapshot
         self.trace = trace
         self.updates: list[PlannedUpdate] = []
+        self.written: set[str] = set()
         self.stopped: str | None = None
-        self.occurred_at = event.get("occurred_at")
 
     def steps(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
@@ -83,7 +83,8 @@ class _Run:
 
     def switch(self, step: SwitchStep) -> None:
         actual = step.getter(self.event, self.snapshot)
-        case = step.lookup.get(case_key(actual))  # type: ignore[arg-type]
+        key = actual if actual.__class__ is str else case_key(actual)
+        case = step.lookup.get(key)  # type: ignore[arg-type]
         if case is not None:
             taken, body = f"cases.{case.label}", case.body
         elif step.default is not None:
@@ -106,14 +107,20 @@ class _Run:
                                "field": action.field, "skipped": True,
                                "message": f"{action.from_field} is empty: nothing to write"})
             return
-        self.plan(PlannedUpdate(action.field, action.op, value, self.recipe.source,
-                                self.occurred_at, self.recipe.name, action.path))
+        recipe, field, op = self.recipe, action.field, action.op
+        update = PlannedUpdate(field, op, value, recipe.source, self.event.get("occurred_at"),
+                               recipe.name, action.path)
+        if field in self.written:
+            self.rewrite(update)
+        else:
+            self.written.add(field)
+            self.updates.append(update)
         self.trace.append({"kind": "action", "path": action.path, "action": action.name,
-                           "field": action.field, "op": action.op, "value": value})
+                           "field": field, "op": op, "value": value})
 
-    def plan(self, update: PlannedUpdate) -> None:
-        """Within one recipe a later `set` replaces earlier writes to the same field."""
-        if update.op == "set" and any(u.field == update.field for u in self.updates):
+    def rewrite(self, update: PlannedUpdate) -> None:
+        """A second write to a field in one recipe: a `set` replaces the earlier writes."""
+        if update.op == "set":
             replaced = [u.step for u in self.updates if u.field == update.field]
             self.updates = [u for u in self.updates if u.field != update.field]
             self.trace.append({"kind": "note", "path": update.step, "field": update.field,

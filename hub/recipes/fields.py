@@ -91,9 +91,23 @@ def _event_getter(keys: tuple[str, ...]) -> Getter:
 
         def get_nested(event: Event, snapshot: Snapshot) -> Any:
             value = event.get(outer)
-            return value.get(inner) if isinstance(value, Mapping) else None
+            if value.__class__ is dict or isinstance(value, Mapping):
+                return value.get(inner)
+            return None
 
         return get_nested
+    if len(keys) == 3:
+        first, second, third = keys
+
+        def get_deeper(event: Event, snapshot: Snapshot) -> Any:
+            value = event.get(first)
+            if value.__class__ is dict or isinstance(value, Mapping):
+                value = value.get(second)
+                if value.__class__ is dict or isinstance(value, Mapping):
+                    return value.get(third)
+            return None
+
+        return get_deeper
 
     def get_deep(event: Event, snapshot: Snapshot) -> Any:
         return dig(event, keys)
@@ -112,7 +126,7 @@ def _snapshot_getter(keys: tuple[str, ...]) -> Getter:
 
 def dig(data: Any, keys: tuple[str, ...]) -> Any:
     for key in keys:
-        if not isinstance(data, Mapping):
+        if data.__class__ is not dict and not isinstance(data, Mapping):
             return None
         data = data.get(key)
     return data

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 from hub.errors import ValidationFailed
 
@@ -192,6 +192,7 @@ class Trigger:
     connection: str | None
     events: tuple[str, ...]
     event_set: frozenset[str] = field(repr=False)
+    line: int | None = None  # of the connector / connection key
 
     def matches(self, event: Event) -> bool:
         if event.get("type") not in self.event_set:
@@ -250,10 +251,11 @@ class Recipe:
 
 
 # --- results --------------------------------------------------------------------------------
+# Built on every evaluation, so they are NamedTuples: as immutable as a frozen dataclass and
+# about three times cheaper to build (a frozen dataclass sets each field via object.__setattr__).
 
 
-@dataclass(frozen=True, slots=True)
-class PlannedUpdate:
+class PlannedUpdate(NamedTuple):
     """One field write the assignment service should attempt."""
 
     field: str  # workflow | account_managers | custom_fields.<key>
@@ -276,8 +278,7 @@ class PlannedUpdate:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """What running one recipe (or an ordered set) on one event gives: the plan and its trace."""
 
     matched: bool

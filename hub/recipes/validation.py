@@ -140,7 +140,7 @@ def _check_value(value: Any, allowed: Sequence[Any], field_name: str, line: int 
                  problems: ProblemList) -> None:
     if value in allowed:
         return
-    words = ", ".join(str(v) for v in allowed if v is not None)
+    words = ", ".join(str(v) for v in allowed if v not in (None, "null"))
     problems.error(line, f"{value!r} can never match {field_name}: it is one of {words}",
                    did_you_mean(value, allowed))
 
@@ -174,7 +174,7 @@ def _check_source(recipe: Recipe, problems: ProblemList) -> None:
 
 def _check_trigger(recipe: Recipe, problems: ProblemList, severity: str,
                    connections: Mapping[str, str] | None) -> None:
-    line = recipe.key_lines.get("trigger")
+    line = recipe.trigger.line
     connector = recipe.trigger.connector
     if connector is not None and connector not in known_connectors():
         problems.add(severity, line, f"unknown connector {connector!r}",

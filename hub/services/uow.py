@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable
 from types import TracebackType
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hub.db.engine import Database
@@ -37,9 +37,12 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self.session.rollback()
-        finally:
+            # close() rolls back anything uncommitted, and (unlike rollback()) leaves loaded
+            # objects readable after the block.
             self.session.close()
+        except SQLAlchemyError as cleanup_error:  # the connection may already be gone
+            log.warning("rollback failed: %s", cleanup_error)
+            self.session.invalidate()
         if isinstance(exc, OperationalError) or _is_connection_error(exc):
             raise ServiceUnavailable("the database is unavailable") from exc
 

@@ -6,8 +6,9 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from hub.web import api, errors, health
+    from hub.web import api, errors, health, webhooks
 
     errors.register(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.build_blueprint(), url_prefix="/api/v1")

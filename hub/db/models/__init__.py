@@ -9,6 +9,7 @@ from hub.db.models.customers import (
     User,
     Workflow,
 )
+from hub.db.models.inbox import InboxEvent, SecurityEvent, WebhookDelivery
 from hub.db.models.keys import ApiKey
 
 __all__ = [
@@ -18,6 +19,9 @@ __all__ = [
     "Customer",
     "CustomerAccountManager",
     "FieldAssignment",
+    "InboxEvent",
+    "SecurityEvent",
     "User",
+    "WebhookDelivery",
     "Workflow",
 ]

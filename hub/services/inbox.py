@@ -1,0 +1,149 @@
+"""Webhook ingestion: verify → parse → store each notification (deduplicated) → commit → enqueue.
+
+Nothing is acknowledged before it is committed. A duplicate delivery stores nothing new and is
+still acknowledged. If publishing to the broker fails, the events stay `received` with no
+`enqueued_at`, and the sweeper (`enqueue_stragglers`) publishes them later.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from connectors.base import Notification, WebhookReply, WebhookRequest
+from hub.bootstrap import Hub
+from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
+from hub.db.models.inbox import IGNORED, RECEIVED
+from hub.db.types import utcnow
+from hub.errors import HubError, MalformedBody, SignatureVerificationError
+from hub.queue import PROCESS_EVENT
+
+log = logging.getLogger(__name__)
+
+# Headers that carry credentials or signatures are never stored.
+SECRET_HEADERS = {"authorization", "stripe-signature", "intuit-signature", "cookie", "x-api-key"}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    reply: WebhookReply
+    stored: list[int]
+    duplicates: int
+    refused: str | None = None
+
+
+def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr: str | None) -> IngestResult:
+    connector = hub.connections.connector(connection_name)
+    try:
+        connector.verify(request)
+    except SignatureVerificationError as exc:
+        _record_refusal(hub, connection_name, exc, remote_addr)
+        return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
+    try:
+        notifications = connector.parse(request)
+    except MalformedBody as exc:
+        return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
+    try:
+        stored, duplicates = _store(hub, connection_name, connector.name, request, notifications)
+    except HubError as exc:  # database down: the vendor must retry (503, or a SOAP fault)
+        return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
+    return IngestResult(connector.acknowledge(notifications), stored, duplicates)
+
+
+def _store(
+    hub: Hub, connection: str, connector: str, request: WebhookRequest, notes: list[Notification]
+) -> tuple[list[int], int]:
+    try:
+        return _store_once(hub, connection, connector, request, notes)
+    except IntegrityError:  # a concurrent delivery of the same event won the race: look again
+        return _store_once(hub, connection, connector, request, notes)
+
+
+def _store_once(
+    hub: Hub, connection: str, connector: str, request: WebhookRequest, notes: list[Notification]
+) -> tuple[list[int], int]:
+    with hub.uow() as uow:
+        fresh = _new_notifications(uow.session, connection, notes)
+        if not fresh:
+            return [], len(notes)
+        delivery = WebhookDelivery(connection=connection, received_at=request.received_at,
+                                   headers=safe_headers(request.headers), body=request.body)
+        uow.session.add(delivery)
+        uow.session.flush()
+        rows = [_inbox_row(connection, connector, delivery, n) for n in fresh]
+        uow.session.add_all(rows)
+        uow.session.flush()
+        to_process = [r.id for r in rows if r.status == RECEIVED]
+        uow.after_commit(lambda: publish(hub, to_process))
+        uow.commit()
+        return [r.id for r in rows], len(notes) - len(fresh)
+
+
+def _new_notifications(session: Session, connection: str, notes: list[Notification]) -> list[Notification]:
+    """Drop notifications already in the inbox, and repeats inside one body."""
+    ids = {n.vendor_event_id for n in notes}
+    known = set(session.scalars(select(InboxEvent.vendor_event_id).where(
+        InboxEvent.connection == connection, InboxEvent.vendor_event_id.in_(ids))))
+    fresh, seen = [], set()
+    for n in notes:
+        if n.vendor_event_id not in known and n.vendor_event_id not in seen:
+            fresh.append(n)
+            seen.add(n.vendor_event_id)
+    return fresh
+
+
+def _inbox_row(connection: str, connector: str, delivery: WebhookDelivery, n: Notification) -> InboxEvent:
+    return InboxEvent(
+        connection=connection, connector=connector, vendor_event_id=n.vendor_event_id,
+        event_type=n.event_type, status=RECEIVED if n.handled else IGNORED,
+        occurred_at=n.occurred_at, received_at=delivery.received_at, delivery_id=delivery.id,
+        payload=n.payload,
+    )
+
+
+def safe_headers(headers: Iterable[tuple[str, str]] | dict) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, dict) else headers
+    return {k.lower(): v for k, v in items if k.lower() not in SECRET_HEADERS}
+
+
+def publish(hub: Hub, inbox_ids: list[int]) -> int:
+    """Enqueue processing of these events; stamp enqueued_at on those the broker took."""
+    sent = [i for i in inbox_ids if hub.queue.enqueue(PROCESS_EVENT, i)]
+    if sent:
+        try:
+            with hub.uow() as uow:
+                uow.session.execute(update(InboxEvent).where(InboxEvent.id.in_(sent))
+                                    .values(enqueued_at=utcnow()))
+                uow.commit()
+        except HubError:  # the sweeper may enqueue them again; processing is idempotent
+            log.warning("could not stamp enqueued_at on %d events", len(sent))
+    return len(sent)
+
+
+def enqueue_stragglers(hub: Hub, older_than: timedelta = timedelta(seconds=30), batch: int = 500) -> int:
+    """The sweeper: publish events that were stored but never reached the broker."""
+    cutoff = utcnow() - older_than
+    with hub.uow() as uow:
+        ids = list(uow.session.scalars(
+            select(InboxEvent.id).where(InboxEvent.status == RECEIVED,
+                                        InboxEvent.enqueued_at.is_(None),
+                                        InboxEvent.received_at < cutoff)
+            .order_by(InboxEvent.id).limit(batch)))
+    return publish(hub, ids)
+
+
+def _record_refusal(hub: Hub, connection: str, exc: SignatureVerificationError, remote_addr: str | None) -> None:
+    log.warning("refused webhook on %s from %s: %s", connection, remote_addr, exc.code)
+    try:
+        with hub.uow() as uow:
+            uow.session.add(SecurityEvent(connection=connection, kind=exc.code,
+                                          detail=exc.message[:500], remote_addr=remote_addr))
+            uow.commit()
+    except HubError:
+        log.error("could not record a refused webhook on %s (database down)", connection)

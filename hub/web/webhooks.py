@@ -1,0 +1,26 @@
+"""POST /webhooks/<connection>: hand the raw request to the inbox service and relay its answer."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from connectors.base import WebhookRequest
+from hub.db.types import utcnow
+from hub.services.inbox import ingest
+from hub.web.context import current_hub
+
+bp = Blueprint("webhooks", __name__)
+
+
+@bp.post("/webhooks/<connection>")
+def receive(connection: str) -> Response:
+    webhook = WebhookRequest(
+        body=request.get_data(cache=False),
+        headers={k.lower(): v for k, v in request.headers.items()},
+        received_at=utcnow(),
+    )
+    result = ingest(current_hub(), connection, webhook, request.remote_addr)
+    reply = result.reply
+    response = Response(reply.body, status=reply.status, content_type=reply.content_type)
+    response.headers.update(dict(reply.headers))
+    return response
