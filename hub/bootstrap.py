@@ -20,6 +20,7 @@ class Hub:
     db: Database
     queue: Any  # TaskQueue, or a fake with the same enqueue/ping in unit tests
     connections: Connections
+    recipes: Any = None  # RecipeStore, wired by build_hub (it needs the hub itself)
     extras: dict[str, Any] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
@@ -27,9 +28,13 @@ class Hub:
 
 
 def build_hub(settings: Settings, queue: Any | None = None) -> Hub:
-    return Hub(
+    from hub.services.recipe_store import RecipeStore
+
+    hub = Hub(
         settings=settings,
         db=Database(settings.database_url),
         queue=queue or TaskQueue(settings),
         connections=Connections(settings),
     )
+    hub.recipes = RecipeStore(hub)
+    return hub

@@ -34,6 +34,7 @@ class Settings:
     salesforce_poll_seconds: int = 300
     quickbooks_backfill_seconds: int = 3600
     sweep_seconds: int = 30
+    lost_after_seconds: int = 600
     log_level: str = "INFO"
     # Every HUB_* variable as given, for the connector configuration (HUB_STRIPE_*, ...).
     env: Mapping[str, str] = field(default_factory=dict, repr=False)

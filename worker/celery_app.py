@@ -27,5 +27,13 @@ def make_celery(flask_app: Flask) -> Celery:
 
 
 def beat_schedule(settings) -> dict:  # type: ignore[no-untyped-def]
-    """Periodic jobs; later issues add the sweeper, retries, polls and pruning here."""
-    return {}
+    """Periodic jobs: the inbox sweeper, due retries, vendor polls and inbox pruning."""
+    return {
+        "sweep-inbox": {"task": "hub.sweep_inbox", "schedule": float(settings.sweep_seconds)},
+        "enqueue-due-retries": {"task": "hub.enqueue_due_retries", "schedule": 5.0},
+        "poll-salesforce": {"task": "hub.poll_salesforce",
+                            "schedule": float(settings.salesforce_poll_seconds)},
+        "backfill-quickbooks": {"task": "hub.backfill_quickbooks",
+                                "schedule": float(settings.quickbooks_backfill_seconds)},
+        "prune-inbox": {"task": "hub.prune_inbox", "schedule": 3600.0},
+    }

@@ -2,10 +2,58 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from celery import shared_task
+from flask import current_app
+
+from hub.services import inbox, maintenance, polling, processing, replay, retries
+
+
+def _hub():  # type: ignore[no-untyped-def]
+    return current_app.extensions["hub"]
+
+
+@shared_task(name="hub.process_event", acks_late=True, reject_on_worker_lost=True)
+def process_event(inbox_id: int) -> str:
+    """Errors are recorded and retried through the database schedule, never by Celery."""
+    return processing.process_event(_hub(), inbox_id).status
+
+
+@shared_task(name="hub.sweep_inbox", acks_late=True)
+def sweep_inbox() -> int:
+    """Publish events stored while the broker was down, and in-flight events that got lost."""
+    settings = _hub().settings
+    return inbox.enqueue_stragglers(_hub(), older_than=timedelta(seconds=settings.sweep_seconds),
+                                    lost_after=timedelta(seconds=settings.lost_after_seconds))
+
+
+@shared_task(name="hub.enqueue_due_retries", acks_late=True)
+def enqueue_due_retries() -> int:
+    return retries.enqueue_due_retries(_hub())
+
+
+@shared_task(name="hub.prune_inbox", acks_late=True)
+def prune_inbox() -> int:
+    return maintenance.prune_inbox(_hub())
 
 
 @shared_task(name="hub.ping", acks_late=True)
 def ping() -> str:
     """Lets ops (and tests) check that a worker consumes from the broker."""
     return "pong"
+
+
+@shared_task(name="hub.poll_salesforce", acks_late=True)
+def poll_salesforce() -> dict:
+    return polling.poll_salesforce(_hub())
+
+
+@shared_task(name="hub.backfill_quickbooks", acks_late=True)
+def backfill_quickbooks() -> dict:
+    return polling.backfill_quickbooks(_hub())
+
+
+@shared_task(name="hub.run_replay_job", acks_late=True)
+def run_replay_job(job_id: int) -> str:
+    return replay.run_replay_job(_hub(), job_id)

@@ -155,6 +155,7 @@ def _leaf_test(path: str, field: str, operator: str, expected: Any,
 def _compile_combinator(name: str, spec: YamlMap, path: str, problems: ProblemList) -> Condition:
     line = spec.line_of(name)
     operand = spec[name]
+    children: tuple[Condition, ...]
     if name == "not":
         children = (compile_condition(operand, f"{path}.not", problems),)
     else:

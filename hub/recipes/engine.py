@@ -27,7 +27,7 @@ def order_recipes(recipes: Iterable[Recipe]) -> tuple[Recipe, ...]:
 
 def matching_recipes(recipes: Iterable[Recipe], event: Event) -> tuple[Recipe, ...]:
     """The recipes whose trigger (connector or connection, event type) fits the event, in order."""
-    return tuple(recipe for recipe in order_recipes(recipes) if recipe.trigger.matches(event))
+    return order_recipes(recipe for recipe in recipes if recipe.trigger.matches(event))
 
 
 def evaluate(recipe: Recipe, event: Event, snapshot: Snapshot = None) -> Evaluation:
@@ -173,3 +173,10 @@ def _first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, b
         owners[update.field] = (update.recipe, was_set or update.op == "set")
         kept.append(update)
     return kept
+
+
+def first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, bool]],
+               trace: list[TraceEntry]) -> list[PlannedUpdate]:
+    """The cross-recipe rule of evaluate_all, for callers that keep one run per recipe:
+    drop updates to fields an earlier recipe already wrote, noting each in ``trace``."""
+    return _first_wins(updates, owners, trace)

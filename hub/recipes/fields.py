@@ -79,40 +79,47 @@ def compile_getter(path: str) -> Getter:
 
 
 def _event_getter(keys: tuple[str, ...]) -> Getter:
+    # Specialised readers for the usual depths: this runs for every condition of every event.
     if len(keys) == 1:
-        (only,) = keys
-
-        def get_top(event: Event, snapshot: Snapshot) -> Any:
-            return event.get(only)
-
-        return get_top
+        return _top_getter(keys[0])
     if len(keys) == 2:
-        outer, inner = keys
-
-        def get_nested(event: Event, snapshot: Snapshot) -> Any:
-            value = event.get(outer)
-            if value.__class__ is dict or isinstance(value, Mapping):
-                return value.get(inner)
-            return None
-
-        return get_nested
+        return _nested_getter(*keys)
     if len(keys) == 3:
-        first, second, third = keys
-
-        def get_deeper(event: Event, snapshot: Snapshot) -> Any:
-            value = event.get(first)
-            if value.__class__ is dict or isinstance(value, Mapping):
-                value = value.get(second)
-                if value.__class__ is dict or isinstance(value, Mapping):
-                    return value.get(third)
-            return None
-
-        return get_deeper
+        return _deeper_getter(*keys)
 
     def get_deep(event: Event, snapshot: Snapshot) -> Any:
         return dig(event, keys)
 
     return get_deep
+
+
+def _top_getter(key: str) -> Getter:
+    def get_top(event: Event, snapshot: Snapshot) -> Any:
+        return event.get(key)
+
+    return get_top
+
+
+def _nested_getter(outer: str, inner: str) -> Getter:
+    def get_nested(event: Event, snapshot: Snapshot) -> Any:
+        value = event.get(outer)
+        if value.__class__ is dict or isinstance(value, Mapping):
+            return value.get(inner)
+        return None
+
+    return get_nested
+
+
+def _deeper_getter(first: str, second: str, third: str) -> Getter:
+    def get_deeper(event: Event, snapshot: Snapshot) -> Any:
+        value = event.get(first)
+        if value.__class__ is dict or isinstance(value, Mapping):
+            value = value.get(second)
+            if value.__class__ is dict or isinstance(value, Mapping):
+                return value.get(third)
+        return None
+
+    return get_deeper
 
 
 def _snapshot_getter(keys: tuple[str, ...]) -> Getter:

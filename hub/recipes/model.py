@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Any, NamedTuple, TypeAlias
 
 from hub.errors import ValidationFailed
@@ -124,7 +125,7 @@ class Condition:
     children: tuple[Condition, ...]
     path: str
     line: int | None
-    test: ConditionTest = field(repr=False)
+    test: ConditionTest = dataclass_field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -138,7 +139,7 @@ class Action:
     from_field: str | None
     path: str
     line: int | None
-    produce: Getter = field(repr=False)
+    produce: Getter = dataclass_field(repr=False)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -166,8 +167,8 @@ class SwitchStep:
     default: tuple[Step, ...] | None
     path: str
     line: int | None
-    getter: Getter = field(repr=False)
-    lookup: Mapping[str, Case] = field(repr=False)
+    getter: Getter = dataclass_field(repr=False)
+    lookup: Mapping[str, Case] = dataclass_field(repr=False)
 
 
 Step: TypeAlias = IfStep | SwitchStep | Action
@@ -191,7 +192,7 @@ class Trigger:
     connector: str | None
     connection: str | None
     events: tuple[str, ...]
-    event_set: frozenset[str] = field(repr=False)
+    event_set: frozenset[str] = dataclass_field(repr=False)
     line: int | None = None  # of the connector / connection key
 
     def matches(self, event: Event) -> bool:
@@ -230,8 +231,8 @@ class Recipe:
     file: str
     content_hash: str  # sha256 of the text: the key the lead stores versions under
     tests: tuple[RecipeTest, ...] = ()
-    text: str = field(default="", repr=False)
-    key_lines: Mapping[str, int] = field(default_factory=dict, repr=False)
+    text: str = dataclass_field(default="", repr=False)
+    key_lines: Mapping[str, int] = dataclass_field(default_factory=dict, repr=False)
 
     @property
     def sort_key(self) -> tuple[int, str]:

@@ -13,8 +13,10 @@ from hub.recipes.fields import load_schema
 from hub.recipes.model import ProblemList, did_you_mean
 from hub.recipes.yaml_loader import YamlMap, YamlSeq
 
-# Errors that explain an object well enough that the others on the same object are noise.
+# Errors that explain an object well enough that the others on the same object are noise
+# (a missing required key is still worth saying).
 _DECISIVE = ("additionalProperties", "type")
+_KEPT = (*_DECISIVE, "required")
 _JSON_TYPES = {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer",
                float: "number", type(None): "null"}
 
@@ -36,8 +38,7 @@ def check_against_schema(doc: Any, problems: ProblemList) -> None:
 def _without_noise(errors: Iterable[ValidationError]) -> list[ValidationError]:
     errors = list(errors)
     decided = {tuple(e.absolute_path) for e in errors if e.validator in _DECISIVE}
-    return [e for e in errors
-            if e.validator in _DECISIVE or tuple(e.absolute_path) not in decided]
+    return [e for e in errors if e.validator in _KEPT or tuple(e.absolute_path) not in decided]
 
 
 def _deduplicate(problems: ProblemList) -> None:

@@ -222,3 +222,15 @@ def filter_from_body(body: dict[str, Any]) -> CustomerFilter:
         custom_fields=dict(body.get("customFields") or {}),
         unassigned=body.get("unassigned"),
     )
+
+
+EXPORT_COLUMNS = ("External Id", "Name", "Account manager email", "Workflow name")
+
+
+def export_rows(session: Session, flt: CustomerFilter) -> Iterator[list[str]]:
+    """Rows for export.csv, in the columns the CSV import reads back (Name is informative)."""
+    from hub.imports.report import format_emails
+
+    for c in iter_customers(session, flt):
+        managers = format_emails([u.email for u in c.account_managers])
+        yield [c.external_id, c.name or "", managers, c.workflow.name if c.workflow else ""]

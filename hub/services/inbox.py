@@ -57,7 +57,7 @@ def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr:
 
 
 def _store(
-    hub: Hub, connection: str, connector: str, request: WebhookRequest, notes: list[Notification]
+    hub: Hub, connection: str, connector: str, request: WebhookRequest | None, notes: list[Notification]
 ) -> tuple[list[int], int]:
     try:
         return _store_once(hub, connection, connector, request, notes)
@@ -65,17 +65,24 @@ def _store(
         return _store_once(hub, connection, connector, request, notes)
 
 
+def store_polled(hub: Hub, connection: str, connector: str, notes: list[Notification]) -> list[int]:
+    """Notifications found by a poll or backfill enter the same inbox, with the same dedupe."""
+    return _store(hub, connection, connector, None, notes)[0] if notes else []
+
+
 def _store_once(
-    hub: Hub, connection: str, connector: str, request: WebhookRequest, notes: list[Notification]
+    hub: Hub, connection: str, connector: str, request: WebhookRequest | None, notes: list[Notification]
 ) -> tuple[list[int], int]:
     with hub.uow() as uow:
         fresh = _new_notifications(uow.session, connection, notes)
         if not fresh:
             return [], len(notes)
-        delivery = WebhookDelivery(connection=connection, received_at=request.received_at,
-                                   headers=safe_headers(request.headers), body=request.body)
-        uow.session.add(delivery)
-        uow.session.flush()
+        delivery = None
+        if request is not None:
+            delivery = WebhookDelivery(connection=connection, received_at=request.received_at,
+                                       headers=safe_headers(request.headers), body=request.body)
+            uow.session.add(delivery)
+            uow.session.flush()
         rows = [_inbox_row(connection, connector, delivery, n) for n in fresh]
         uow.session.add_all(rows)
         uow.session.flush()
@@ -98,12 +105,14 @@ def _new_notifications(session: Session, connection: str, notes: list[Notificati
     return fresh
 
 
-def _inbox_row(connection: str, connector: str, delivery: WebhookDelivery, n: Notification) -> InboxEvent:
+def _inbox_row(
+    connection: str, connector: str, delivery: WebhookDelivery | None, n: Notification
+) -> InboxEvent:
     return InboxEvent(
         connection=connection, connector=connector, vendor_event_id=n.vendor_event_id,
         event_type=n.event_type, status=RECEIVED if n.handled else IGNORED,
-        occurred_at=n.occurred_at, received_at=delivery.received_at, delivery_id=delivery.id,
-        payload=n.payload,
+        occurred_at=n.occurred_at, received_at=delivery.received_at if delivery else utcnow(),
+        delivery_id=delivery.id if delivery else None, payload=n.payload,
     )
 
 
@@ -126,15 +135,24 @@ def publish(hub: Hub, inbox_ids: list[int]) -> int:
     return len(sent)
 
 
-def enqueue_stragglers(hub: Hub, older_than: timedelta = timedelta(seconds=30), batch: int = 500) -> int:
-    """The sweeper: publish events that were stored but never reached the broker."""
-    cutoff = utcnow() - older_than
+def enqueue_stragglers(
+    hub: Hub,
+    older_than: timedelta = timedelta(seconds=30),
+    lost_after: timedelta = timedelta(minutes=10),
+    batch: int = 500,
+) -> int:
+    """The sweeper: publish events stored while the broker was down (never enqueued), and
+    events enqueued long ago but still not processed (a message lost with a killed worker).
+    A second publish is harmless: processing is idempotent."""
+    now = utcnow()
     with hub.uow() as uow:
-        ids = list(uow.session.scalars(
-            select(InboxEvent.id).where(InboxEvent.status == RECEIVED,
-                                        InboxEvent.enqueued_at.is_(None),
-                                        InboxEvent.received_at < cutoff)
-            .order_by(InboxEvent.id).limit(batch)))
+        never = select(InboxEvent.id).where(
+            InboxEvent.status == RECEIVED, InboxEvent.enqueued_at.is_(None),
+            InboxEvent.received_at < now - older_than)
+        lost = select(InboxEvent.id).where(
+            InboxEvent.status == RECEIVED, InboxEvent.enqueued_at < now - lost_after)
+        ids = list(uow.session.scalars(never.order_by(InboxEvent.id).limit(batch)))
+        ids += list(uow.session.scalars(lost.order_by(InboxEvent.id).limit(batch)))
     return publish(hub, ids)
 
 

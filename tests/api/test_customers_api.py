@@ -157,3 +157,18 @@ def test_healthz_reports_database_and_broker(client, queue):  # type: ignore[no-
     queue.up = False
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json["broker"].startswith("down")
+
+
+def test_export_csv_escapes_formulas_and_round_trips_columns(client, admin, seeded):  # type: ignore[no-untyped-def]
+    put(client, admin, "external:cus_1", {"dunningPlanId": "wf_card",
+                                          "accountManagers": ["ann@example.com", "bob@example.com"]})
+    client.post("/api/v1/customers", json={"externalId": "=HYPERLINK(1)", "name": "@evil"}, headers=admin)
+    r = client.get("/api/v1/customers/export.csv", headers=admin)
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    text = r.data.decode("utf-8-sig")
+    lines = text.split("\r\n")
+    assert lines[0] == "External Id,Name,Account manager email,Workflow name"
+    assert "'=HYPERLINK(1),'@evil,," in lines
+    assert 'cus_1,Acme,"ann@example.com, bob@example.com",Card payers' in lines
+    filtered = client.get("/api/v1/customers/export.csv?dunningPlanId=wf_card", headers=admin)
+    assert filtered.data.decode("utf-8-sig").count("\r\n") == 2

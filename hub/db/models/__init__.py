@@ -9,8 +9,10 @@ from hub.db.models.customers import (
     User,
     Workflow,
 )
-from hub.db.models.inbox import InboxEvent, SecurityEvent, WebhookDelivery
+from hub.db.models.inbox import InboxEvent, PollCursor, SecurityEvent, WebhookDelivery
+from hub.db.models.jobs import ReplayJob
 from hub.db.models.keys import ApiKey
+from hub.db.models.runs import RecipeRun, RecipeVersion
 
 __all__ = [
     "ApiKey",
@@ -20,6 +22,10 @@ __all__ = [
     "CustomerAccountManager",
     "FieldAssignment",
     "InboxEvent",
+    "PollCursor",
+    "RecipeRun",
+    "ReplayJob",
+    "RecipeVersion",
     "SecurityEvent",
     "User",
     "WebhookDelivery",

@@ -49,6 +49,8 @@ class Customer(Base):
         ForeignKey("workflows.id", ondelete="RESTRICT"), index=True
     )
     custom_fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # Time (at its origin) of the vendor change that last set the profile: older events lose.
+    profile_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

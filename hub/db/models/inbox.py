@@ -73,3 +73,13 @@ class SecurityEvent(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PollCursor(Base):
+    """Where a connection's poll or backfill got to (Salesforce SystemModstamp, QuickBooks CDC)."""
+
+    __tablename__ = "poll_cursors"
+    connection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    cursor: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from flask import Blueprint, Response, request, stream_with_context
 from sqlalchemy import select
 
 from hub.db.models import AssignmentHistory
+from hub.imports.report import iter_csv
 from hub.services import customers as svc
 from hub.services.assignment import AssignmentService
 from hub.services.payloads import validate
@@ -35,6 +36,8 @@ OPERATIONS = [
      "customers", "api/release.schema.json"),
     ("post", "/customers/bulk-assign", "Assign to every customer matching a filter, as manual",
      "customers", "api/bulk_assign.schema.json"),
+    ("get", "/customers/export.csv", "Customers as CSV (same filters) in the columns the import reads",
+     "customers", None),
 ]
 WRITERS = ("admin", "integration")
 READERS = ("admin", "integration", "account_manager")
@@ -62,6 +65,20 @@ def list_customers():
         total, items = svc.list_customers(uow.session, filter_from_args(), offset, limit)
         return {"offset": offset, "limit": limit, "total": total,
                 "customers": [customer_dict(c) for c in items]}
+
+
+@bp.get("/customers/export.csv")
+@require(*READERS)
+def export_csv():
+    flt = filter_from_args()
+    hub = current_hub()
+
+    def generate():  # type: ignore[no-untyped-def]
+        with hub.uow() as uow:
+            yield from iter_csv(svc.EXPORT_COLUMNS, svc.export_rows(uow.session, flt))
+
+    return Response(stream_with_context(generate()), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=customers.csv"})
 
 
 @bp.get("/customers/<path:ref>")

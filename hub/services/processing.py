@@ -1,0 +1,176 @@
+"""Processing one inbox event: connector normalisation → matching recipes → assignment service,
+in one transaction, with one run per (event, recipe) in the run log.
+
+Idempotent: the inbox row is locked and checked first, so an event that was already processed
+(a redelivered task, a sweeper's second enqueue) changes nothing and adds no history.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.base import StoredNotification
+from hub.db.models import Customer, InboxEvent, RecipeRun
+from hub.db.models import inbox as inbox_status
+from hub.db.models import runs as run_status
+from hub.db.types import utcnow
+from hub.errors import ConfigError, HubError
+from hub.recipes import Recipe, evaluate, matching_recipes
+from hub.recipes.engine import first_wins
+from hub.services.payloads import parse_time
+from hub.services.recipe_store import LoadedRecipes
+from hub.services.retries import record_event_failure
+from hub.services.runs_apply import apply_plan, snapshot_of
+
+log = logging.getLogger(__name__)
+CRM_CONNECTORS = {"salesforce"}  # a CRM matches existing customers; it never creates them
+PROFILE = {"name": "name", "email": "email", "currency": "currency", "payment_method": "payment_method"}
+
+
+@dataclass(frozen=True)
+class Processed:
+    status: str  # processed | already | retrying | failed | missing
+    run_ids: tuple[int, ...] = ()
+
+
+def process_event(hub: Any, inbox_id: int) -> Processed:
+    stored = _load(hub, inbox_id)
+    if stored is None:
+        return Processed("already")
+    started = utcnow()
+    try:
+        events = hub.connections.connector(stored.connection).normalise(stored)
+    except HubError as exc:
+        return Processed(record_event_failure(hub, inbox_id, exc, started))
+    loaded = hub.recipes.current()
+    with hub.uow() as uow:
+        row = _lock(uow.session, inbox_id)
+        if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED):
+            return Processed("already")
+        run_ids = [rid for event in events for rid in apply_event(uow.session, row, event, loaded)]
+        _finish(uow.session, row, events)
+        uow.commit()
+    return Processed("processed", tuple(run_ids))
+
+
+def _load(hub: Any, inbox_id: int) -> StoredNotification | None:
+    with hub.uow() as uow:
+        row = uow.session.get(InboxEvent, inbox_id)
+        if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED,
+                                         inbox_status.FAILED):
+            return None
+        return stored_notification(row)
+
+
+def stored_notification(row: InboxEvent) -> StoredNotification:
+    return StoredNotification(
+        inbox_id=row.id, connection=row.connection, vendor_event_id=row.vendor_event_id,
+        event_type=row.event_type, occurred_at=row.occurred_at, payload=row.payload,
+        received_at=row.received_at,
+    )
+
+
+def _lock(session: Session, inbox_id: int) -> InboxEvent | None:
+    stmt = select(InboxEvent).where(InboxEvent.id == inbox_id).with_for_update()
+    return session.scalars(stmt.execution_options(populate_existing=True)).one_or_none()
+
+
+def _finish(session: Session, row: InboxEvent, events: list[dict[str, Any]]) -> None:
+    row.status = inbox_status.PROCESSED
+    row.processed_at = utcnow()
+    row.normalised = events
+    row.error_class = row.error = None
+    if events:
+        row.customer_external_id = events[0]["customer"]["external_id"]
+    # an earlier retryable failure of this event is now resolved
+    for run in session.scalars(select(RecipeRun).where(
+            RecipeRun.inbox_event_id == row.id, RecipeRun.recipe_name.is_(None),
+            RecipeRun.status == run_status.RETRYING)):
+        run.status, run.next_attempt_at = run_status.SUCCEEDED, None
+        run.message = f"normalised after {run.attempts + 1} attempts"
+        run.finished_at = utcnow()
+
+
+def apply_event(session: Session, row: InboxEvent, event: dict[str, Any], loaded: LoadedRecipes,
+                only: tuple[Recipe, ...] | None = None, replay_of: int | None = None) -> list[int]:
+    """Run the recipes an event triggers (in order; the first to write a field wins it)."""
+    customer = _customer_for(session, row.connector, event)
+    recipes = only if only is not None else matching_recipes(loaded.recipes, event)
+    if customer is None or not recipes:
+        reason = ("no recipe matched this event" if customer is not None else
+                  f"no hub customer with external id {event['customer']['external_id']}")
+        return [_skipped_run(session, row, event, customer, reason, replay_of).id]
+    snapshot = snapshot_of(customer)
+    owners: dict[str, tuple[str, bool]] = {}
+    run_ids = []
+    for recipe in recipes:
+        run = _new_run(session, row, event, customer, recipe, loaded, replay_of)
+        evaluation = evaluate(recipe, event, snapshot)
+        trace = list(evaluation.trace)
+        plan = first_wins(evaluation.plan, owners, trace)
+        apply_plan(session, run, customer, recipe, plan, trace, event, evaluation.matched)
+        run_ids.append(run.id)
+    return run_ids
+
+
+def _customer_for(session: Session, connector: str, event: dict[str, Any]) -> Customer | None:
+    data = event["customer"]
+    customer = session.scalars(select(Customer).where(
+        Customer.external_id == data["external_id"])).unique().one_or_none()
+    if customer is None:
+        if connector in CRM_CONNECTORS:
+            return None
+        customer = Customer(external_id=data["external_id"], source_system=connector, custom_fields={})
+        session.add(customer)
+        session.flush()
+    _update_profile(customer, data, parse_time(event["occurred_at"], "occurred_at"))
+    return customer
+
+
+def _update_profile(customer: Customer, data: dict[str, Any], occurred_at: datetime) -> None:
+    """Profile data is the vendor's; an event older than the last one applied changes nothing."""
+    if customer.profile_changed_at and occurred_at < customer.profile_changed_at:
+        return
+    for key, attr in PROFILE.items():
+        if data.get(key) is not None:
+            setattr(customer, attr, data[key])
+    customer.profile_changed_at = occurred_at
+
+
+def _new_run(session: Session, row: InboxEvent, event: dict[str, Any], customer: Customer,
+             recipe: Recipe, loaded: LoadedRecipes, replay_of: int | None) -> RecipeRun:
+    run = RecipeRun(
+        inbox_event_id=row.id, connection=row.connection, recipe_name=recipe.name,
+        recipe_version=loaded.versions.get(recipe.name), recipe_hash=recipe.content_hash,
+        customer_id=customer.id, customer_external_id=customer.external_id,
+        status=run_status.SUCCEEDED, started_at=utcnow(), replay_of_id=replay_of,
+        attempts=1,
+    )
+    run._t0 = time.perf_counter()  # type: ignore[attr-defined]
+    session.add(run)
+    session.flush()
+    return run
+
+
+def _skipped_run(session: Session, row: InboxEvent, event: dict[str, Any],
+                 customer: Customer | None, reason: str, replay_of: int | None) -> RecipeRun:
+    run = RecipeRun(
+        inbox_event_id=row.id, connection=row.connection, recipe_name=None,
+        customer_id=customer.id if customer else None,
+        customer_external_id=event["customer"]["external_id"], status=run_status.SKIPPED,
+        message=reason, started_at=utcnow(), finished_at=utcnow(), duration_ms=0.0,
+        replay_of_id=replay_of, trace=[{"kind": "note", "message": reason}],
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+__all__ = ["ConfigError", "Processed", "apply_event", "process_event", "stored_notification"]

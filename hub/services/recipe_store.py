@@ -1,0 +1,123 @@
+"""The recipes the hub runs: loaded from HUB_RECIPES_DIR, every version kept in the database.
+
+The folder is loaded all or nothing (see hub.recipes.loader). A folder that no longer loads
+leaves the last good set running and its problems visible in GET /api/v1/recipes. Files are
+re-checked at most every ``CHECK_SECONDS`` (mtime and size), or at once on `hub recipes reload`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.db.models import RecipeVersion, User
+from hub.recipes import InMemoryCatalog, LoadOptions, Problem, Recipe, check_recipe_dir
+from hub.services.directory import workflows_by_name
+
+log = logging.getLogger(__name__)
+CHECK_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class LoadedRecipes:
+    recipes: tuple[Recipe, ...] = ()
+    versions: dict[str, int] = field(default_factory=dict)  # name -> version number
+    problems: tuple[Problem, ...] = ()  # of the last attempt (may be a refused folder)
+    refused: bool = False
+
+
+def database_catalog(session: Session) -> InMemoryCatalog:
+    workflows = {name: w.id for name, w in workflows_by_name(session).items()}
+    return InMemoryCatalog(workflows=workflows, users=tuple(session.scalars(select(User.email))))
+
+
+class RecipeStore:
+    def __init__(self, hub: Any) -> None:
+        self._hub = hub
+        self._loaded = LoadedRecipes()
+        self._signature: tuple | None = None
+        self._checked_at = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def folder(self) -> Path:
+        return Path(self._hub.settings.recipes_dir)
+
+    def current(self) -> LoadedRecipes:
+        """The recipes to run now, reloaded first when their files changed."""
+        if time.monotonic() - self._checked_at >= CHECK_SECONDS:
+            self.reload()
+        return self._loaded
+
+    def reload(self, force: bool = False) -> LoadedRecipes:
+        with self._lock:
+            self._checked_at = time.monotonic()
+            signature = _folder_signature(self.folder)
+            if signature == self._signature and not force:
+                return self._loaded
+            self._signature = signature
+            self._loaded = self._load()
+            return self._loaded
+
+    def _load(self) -> LoadedRecipes:
+        connections = {n: c.connector for n, c in self._hub.connections.all().items()}
+        with self._hub.uow() as uow:
+            options = LoadOptions(catalog=database_catalog(uow.session), connections=connections)
+            recipe_set = check_recipe_dir(self.folder, options=options)
+            errors = [p for p in recipe_set.problems if p.is_error]
+            if errors:
+                log.error("recipes in %s refused; keeping the previous set: %s", self.folder,
+                          "; ".join(str(p) for p in errors))
+                return LoadedRecipes(self._loaded.recipes, self._loaded.versions,
+                                     recipe_set.problems, refused=True)
+            versions = {r.name: record_version(uow.session, r, recipe_set.problems)
+                        for r in recipe_set.recipes}
+            mark_current(uow.session, versions)
+            uow.commit()
+        log.info("loaded %d recipes from %s", len(recipe_set.recipes), self.folder)
+        return LoadedRecipes(recipe_set.recipes, versions, recipe_set.problems)
+
+
+def record_version(session: Session, recipe: Recipe, problems: tuple[Problem, ...]) -> int:
+    """The version number of this content, adding a new version when the content is new."""
+    for _ in range(3):  # several processes may load the same new content at once
+        found = session.scalar(select(RecipeVersion.version).where(
+            RecipeVersion.name == recipe.name, RecipeVersion.content_hash == recipe.content_hash))
+        if found is not None:
+            return found
+        latest = session.scalar(select(func.max(RecipeVersion.version))
+                                .where(RecipeVersion.name == recipe.name)) or 0
+        mine = [p.to_dict() for p in problems if p.file == recipe.file]
+        try:
+            with session.begin_nested():
+                session.add(RecipeVersion(name=recipe.name, version=latest + 1, path=recipe.file,
+                                          content_hash=recipe.content_hash, content=recipe.text,
+                                          problems=mine))
+            return latest + 1
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not record a version of recipe {recipe.name}")
+
+
+def mark_current(session: Session, versions: dict[str, int]) -> None:
+    session.execute(update(RecipeVersion).where(RecipeVersion.is_current.is_(True))
+                    .values(is_current=False))
+    for name, version in versions.items():
+        session.execute(update(RecipeVersion).where(RecipeVersion.name == name,
+                                                    RecipeVersion.version == version)
+                        .values(is_current=True))
+
+
+def _folder_signature(folder: Path) -> tuple:
+    if not folder.is_dir():
+        return ()
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size)
+                        for p in folder.iterdir() if p.suffix in (".yaml", ".yml")))

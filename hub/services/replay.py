@@ -1,0 +1,193 @@
+"""Replaying runs: one run, or a background job over every run matching a filter.
+
+A replay is a new attempt linked to the original (``replay_of``). It goes through the same
+assignment service, so it is idempotent (an applied change replays as ``unchanged``) and it
+respects staleness (a newer change already applied wins). ``dry_run`` does all the work in a
+transaction that is never committed and answers what would change.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy import select
+
+from hub.db.models import InboxEvent, RecipeRun, RecipeVersion, ReplayJob
+from hub.db.models import inbox as inbox_status
+from hub.db.models import jobs
+from hub.db.types import utcnow
+from hub.errors import Conflict, HubError, NotFound, ValidationFailed
+from hub.recipes import Recipe, load_recipe_text
+from hub.services.processing import apply_event, process_event, stored_notification
+from hub.services.recipe_store import LoadedRecipes
+from hub.services.runs import RunFilter, run_dict
+
+VERSIONS = ("original", "current")
+
+
+def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = False) -> dict[str, Any]:
+    if version not in VERSIONS:
+        raise ValidationFailed(f"version must be one of {', '.join(VERSIONS)}")
+    with hub.uow() as uow:
+        original = uow.session.get(RecipeRun, run_id)
+        if original is None:
+            raise NotFound(f"run {run_id} not found", code="run_not_found")
+        if original.inbox_event_id is None:
+            raise Conflict("the run's event is no longer in the inbox (pruned)")
+        recipe_name, recipe_version = original.recipe_name, original.recipe_version
+        event_id, customer = original.inbox_event_id, original.customer_external_id
+    if recipe_name is None and not dry_run:
+        return _reprocess_event(hub, event_id, run_id)
+    loaded = hub.recipes.current()
+    recipes = _recipes_for(hub, loaded, recipe_name, recipe_version, version)
+    events = _events_of(hub, event_id, customer)
+    with hub.uow() as uow:
+        row = uow.session.get(InboxEvent, event_id, with_for_update=True)
+        run_ids = [rid for e in events
+                   for rid in apply_event(uow.session, row, e, loaded, only=recipes, replay_of=run_id)]
+        runs = [run_dict(uow.session.get(RecipeRun, rid), detail=True) for rid in run_ids]
+        if not dry_run:
+            uow.commit()
+    return {"replayOf": run_id, "dryRun": dry_run, "version": version, "runs": runs}
+
+
+def _reprocess_event(hub: Any, event_id: int, run_id: int) -> dict[str, Any]:
+    """A failed event stage (normalisation): put the event back and process it again."""
+    with hub.uow() as uow:
+        row = uow.session.get(InboxEvent, event_id, with_for_update=True)
+        if row.status in (inbox_status.FAILED, inbox_status.RETRYING):
+            row.status = inbox_status.RECEIVED
+        uow.commit()
+    result = process_event(hub, event_id)
+    with hub.uow() as uow:
+        runs = [run_dict(uow.session.get(RecipeRun, rid), detail=True) for rid in result.run_ids]
+        for rid in result.run_ids:
+            uow.session.get(RecipeRun, rid).replay_of_id = run_id
+        uow.commit()
+    return {"replayOf": run_id, "dryRun": False, "version": "current", "status": result.status,
+            "runs": [{**r, "replayOf": run_id} for r in runs]}
+
+
+def _recipes_for(hub: Any, loaded: LoadedRecipes, name: str | None, number: int | None,
+                 version: str) -> tuple[Recipe, ...] | None:
+    if name is None:
+        return None  # every matching recipe (dry run of an event stage)
+    if version == "current":
+        for recipe in loaded.recipes:
+            if recipe.name == name:
+                return (recipe,)
+        raise Conflict(f"recipe {name} is not loaded any more; replay with version=original")
+    with hub.uow() as uow:
+        stored = uow.session.scalar(select(RecipeVersion).where(
+            RecipeVersion.name == name, RecipeVersion.version == number))
+        if stored is None:
+            raise NotFound(f"version {number} of recipe {name} is not stored")
+        return (load_recipe_text(stored.content, file=stored.path or name),)
+
+
+def _events_of(hub: Any, event_id: int, customer: str | None) -> list[dict[str, Any]]:
+    with hub.uow() as uow:
+        row = uow.session.get(InboxEvent, event_id)
+        events, stored = row.normalised, stored_notification(row)
+    if events is None:
+        events = hub.connections.connector(stored.connection).normalise(stored)
+    return [e for e in events if customer is None or e["customer"]["external_id"] == customer]
+
+
+# -- bulk ----------------------------------------------------------------------------------
+
+
+def start_replay_job(hub: Any, filters: dict[str, Any], version: str, rate: float,
+                     requested_by: str) -> ReplayJob:
+    RunFilter.from_mapping(filters)  # refuse bad filters now, not in the worker
+    if version not in VERSIONS or not 0 < rate <= 1000:
+        raise ValidationFailed("version must be original|current and rate_per_second in (0, 1000]")
+    with hub.uow() as uow:
+        job = ReplayJob(filter=filters, version=version, rate_per_second=rate,
+                        requested_by=requested_by)
+        uow.session.add(job)
+        uow.session.flush()
+        job_id = job.id
+        uow.after_commit(lambda: hub.queue.enqueue("hub.run_replay_job", job_id))
+        uow.commit()
+        return job
+
+
+def cancel_replay_job(hub: Any, job_id: int) -> ReplayJob:
+    with hub.uow() as uow:
+        job = uow.session.get(ReplayJob, job_id)
+        if job is None:
+            raise NotFound(f"replay job {job_id} not found")
+        job.cancel_requested = True
+        if job.status == jobs.JOB_QUEUED:
+            job.status, job.finished_at = jobs.JOB_CANCELLED, utcnow()
+        uow.commit()
+        return job
+
+
+def run_replay_job(hub: Any, job_id: int) -> str:
+    """The worker side: replay each matching run once, at most ``rate_per_second``."""
+    ids, job = _begin_job(hub, job_id)
+    if job is None:
+        return "gone"
+    interval = 1.0 / job.rate_per_second
+    for position, run_id in enumerate(ids, start=1):
+        started = time.monotonic()
+        ok = _replay_quietly(hub, run_id, job.version)
+        if _progress(hub, job_id, position, ok):
+            return jobs.JOB_CANCELLED
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    _end_job(hub, job_id, jobs.JOB_DONE)
+    return jobs.JOB_DONE
+
+
+def _begin_job(hub: Any, job_id: int) -> tuple[list[int], ReplayJob | None]:
+    with hub.uow() as uow:
+        job = uow.session.get(ReplayJob, job_id, with_for_update=True)
+        if job is None or job.status != jobs.JOB_QUEUED:
+            return [], None
+        flt = RunFilter.from_mapping(job.filter)
+        ids = list(uow.session.scalars(flt.apply(select(RecipeRun.id)).where(
+            RecipeRun.replay_of_id.is_(None)).order_by(RecipeRun.id)))
+        job.status, job.total, job.started_at = jobs.JOB_RUNNING, len(ids), utcnow()
+        uow.commit()
+        return ids, job
+
+
+def _replay_quietly(hub: Any, run_id: int, version: str) -> bool:
+    try:
+        result = replay_run(hub, run_id, version=version)
+    except HubError:
+        return False
+    return all(r["status"] != "failed" for r in result["runs"])
+
+
+def _progress(hub: Any, job_id: int, position: int, ok: bool) -> bool:
+    """Record one replay; True when an admin asked to cancel."""
+    with hub.uow() as uow:
+        job = uow.session.get(ReplayJob, job_id, with_for_update=True)
+        job.processed = position
+        job.succeeded += 1 if ok else 0
+        job.failed += 0 if ok else 1
+        if job.cancel_requested:
+            job.status, job.finished_at = jobs.JOB_CANCELLED, utcnow()
+        uow.commit()
+        return job.cancel_requested
+
+
+def _end_job(hub: Any, job_id: int, status: str) -> None:
+    with hub.uow() as uow:
+        job = uow.session.get(ReplayJob, job_id)
+        job.status, job.finished_at = status, utcnow()
+        uow.commit()
+
+
+def job_dict(job: ReplayJob) -> dict[str, Any]:
+    from hub.services.representation import iso
+
+    return {"id": job.id, "status": job.status, "filter": job.filter, "version": job.version,
+            "ratePerSecond": job.rate_per_second, "total": job.total, "processed": job.processed,
+            "succeeded": job.succeeded, "failed": job.failed, "cancelRequested": job.cancel_requested,
+            "requestedBy": job.requested_by, "createdAt": iso(job.created_at),
+            "startedAt": iso(job.started_at), "finishedAt": iso(job.finished_at)}

@@ -1,0 +1,93 @@
+"""Turning one recipe's plan into assignment writes, and recording the run's outcome."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from hub.db.models import Customer, RecipeRun
+from hub.db.models import runs as run_status
+from hub.db.types import utcnow
+from hub.domain import precedence
+from hub.errors import ConfigError, HubError, ValidationFailed
+from hub.recipes import PlannedUpdate, Recipe
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
+from hub.services.directory import normalise_name, workflows_by_name
+from hub.services.payloads import parse_time
+
+NOT_APPLIED = (precedence.OVERRULED, precedence.STALE, precedence.REFUSED)
+
+
+def snapshot_of(customer: Customer) -> dict[str, Any]:
+    """The customer's current state as recipes see it (``snapshot.*`` fields)."""
+    return {
+        "external_id": customer.external_id,
+        "dunningPlanId": customer.workflow_id,
+        "workflow_name": customer.workflow.name if customer.workflow else None,
+        "account_managers": [u.email for u in customer.account_managers],
+        "custom_fields": dict(customer.custom_fields or {}),
+    }
+
+
+def apply_plan(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
+               plan: list[PlannedUpdate], trace: list[dict[str, Any]], event: dict[str, Any],
+               matched: bool) -> None:
+    run.trace = trace
+    run.updates = [u.to_dict() for u in plan]
+    try:
+        with session.begin_nested():  # a failing recipe leaves no half-applied writes
+            outcomes = _write(session, run, customer, recipe, plan, event) if plan else []
+    except HubError as exc:
+        _finish(run, run_status.FAILED, exc.message, exc.error_class)
+        return
+    run.updates = [{**u.to_dict(), **o.to_dict()} for u, o in zip(plan, outcomes, strict=True)]
+    _finish(run, *_status_of(outcomes, matched))
+
+
+def _write(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
+           plan: list[PlannedUpdate], event: dict[str, Any]) -> list:
+    writes = [_field_write(session, u) for u in plan]
+    cause = Cause("run", str(run.id), f"recipe:{recipe.name}@v{run.recipe_version or '?'}")
+    try:
+        return AssignmentService(session).assign(
+            customer.id, writes, source=recipe.source,
+            occurred_at=parse_time(event["occurred_at"], "occurred_at"), cause=cause)
+    except ValidationFailed as exc:  # unknown user in a recipe: fix the data, then replay
+        raise ConfigError(exc.message, details=exc.details) from exc
+
+
+def _field_write(session: Session, update: PlannedUpdate) -> FieldWrite:
+    if update.field != "workflow":
+        value = tuple(update.value) if isinstance(update.value, list) else update.value
+        return FieldWrite(update.field, value, update.op)
+    ref = update.value or {}
+    if "id" in ref:
+        return FieldWrite("workflow", str(ref["id"]))
+    workflow = workflows_by_name(session).get(normalise_name(str(ref.get("name", ""))))
+    if workflow is None:
+        raise ConfigError(f"workflow {ref.get('name')!r} does not exist; create it, then replay",
+                          code="unknown_workflow")
+    return FieldWrite("workflow", workflow.id)
+
+
+def _status_of(outcomes: list, matched: bool) -> tuple[str, str, None]:
+    if not matched:
+        return run_status.SKIPPED, "the recipe's guard or trigger did not match", None
+    if not outcomes:
+        return run_status.SKIPPED, "the recipe planned no update", None
+    names = [o.outcome for o in outcomes]
+    if all(n == precedence.STALE for n in names):
+        return run_status.SKIPPED, "stale: newer changes were already applied", None
+    if any(n in NOT_APPLIED for n in names):
+        refused = ", ".join(f"{o.field} {o.outcome}" for o in outcomes if o.outcome in NOT_APPLIED)
+        return run_status.PARTIAL, f"not every update was applied: {refused}", None
+    return run_status.SUCCEEDED, ", ".join(f"{o.field} {o.outcome}" for o in outcomes), None
+
+
+def _finish(run: RecipeRun, status: str, message: str, error_class: str | None) -> None:
+    run.status, run.message, run.error_class = status, message, error_class
+    run.finished_at = utcnow()
+    started = getattr(run, "_t0", None)
+    run.duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
