@@ -18,12 +18,14 @@ WORKFLOWS = [
     ("wf_transfer_check", "Bank transfer and check", "Remittance reminders for offline payers."),
     ("wf_bad_payers", "Bad payers", "Short fuse: reminders, then escalation to collections."),
     ("wf_enterprise", "Enterprise", "Account-manager-led collection for large accounts."),
+    ("wf_net_terms", "Net terms", "Invoices on agreed terms: reminders from the due date."),
 ]
 USERS = [
     ("alice.martin@example.com", "Alice Martin", "account_manager"),
     ("bob.chen@example.com", "Bob Chen", "account_manager"),
     ("carla.diaz@example.com", "Carla Diaz", "account_manager"),
     ("ae-team@example.com", "AE team", "account_manager"),
+    ("collections@example.com", "Collections desk", "account_manager"),
     ("finance.admin@example.com", "Finance Admin", "admin"),
 ]
 CUSTOMERS = [
