@@ -15,6 +15,7 @@ from hub.config import load_settings
 def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
     settings = hub.settings if hub else load_settings(overrides=test_config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is noise at INFO
     app = Flask("hub")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["JSON_SORT_KEYS"] = False

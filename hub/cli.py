@@ -14,9 +14,9 @@ def hub_of_app() -> Hub:
 
 
 def register_commands(app: Flask) -> None:
-    from hub.commands import db, demo, keys, serve
+    from hub.commands import db, demo, keys, recipes, runs, serve
 
-    for group in (db.db, keys.keys, demo.demo, serve.serve):
+    for group in (db.db, keys.keys, demo.demo, serve.serve, recipes.recipes, runs.runs):
         app.cli.add_command(group)
 
 

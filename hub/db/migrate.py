@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -18,6 +19,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     _ensure_sqlite_folder(url)
     command.upgrade(alembic_config(url), revision)
 

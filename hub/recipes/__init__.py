@@ -1,11 +1,12 @@
-"""The recipe engine: YAML recipes loaded with line numbers, validated, compiled, evaluated purely.
+"""The recipe engine: YAML recipes loaded with line numbers, validated, compiled, evaluated purely."""
 
-    load_recipe_dir(path, options=LoadOptions(catalog=..., strict=...)) -> recipes in run order
-    evaluate(recipe, event, snapshot) / evaluate_all(recipes, event, snapshot) -> Evaluation
-    run_all_tests(recipes) -> the recipes' own test cases
-"""
-
-from hub.recipes.engine import evaluate, evaluate_all, matching_recipes, order_recipes
+from hub.recipes.engine import (
+    evaluate,
+    evaluate_all,
+    first_wins,
+    matching_recipes,
+    order_recipes,
+)
 from hub.recipes.loader import (
     LoadOptions,
     LoadResult,
@@ -49,6 +50,7 @@ __all__ = [
     "check_recipe_text",
     "evaluate",
     "evaluate_all",
+    "first_wins",
     "load_recipe_dir",
     "load_recipe_file",
     "load_recipe_text",

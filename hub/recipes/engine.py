@@ -64,13 +64,12 @@ class _Run:
 
     def steps(self, steps: tuple[Step, ...]) -> None:
         for step in steps:
-            kind = step.__class__
-            if kind is Action:
-                self.action(step)  # type: ignore[arg-type]
-            elif kind is SwitchStep:
-                self.switch(step)  # type: ignore[arg-type]
+            if isinstance(step, Action):
+                self.action(step)
+            elif isinstance(step, SwitchStep):
+                self.switch(step)
             else:
-                self.branch(step)  # type: ignore[arg-type]
+                self.branch(step)
             if self.stopped:
                 return
 
@@ -149,7 +148,7 @@ def evaluate_all(recipes: Iterable[Recipe], event: Event,
         if not result.matched:
             continue
         ran.append(recipe.name)
-        plan.extend(_first_wins(result.plan, owners, trace))
+        plan.extend(first_wins(result.plan, owners, trace))
         if result.stopped == "all":
             stopped = "all"
             trace.append({"kind": "note", "recipe": recipe.name,
@@ -158,8 +157,13 @@ def evaluate_all(recipes: Iterable[Recipe], event: Event,
     return Evaluation(bool(ran), tuple(plan), tuple(trace), tuple(ran), stopped)
 
 
-def _first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, bool]],
-                trace: list[TraceEntry]) -> list[PlannedUpdate]:
+def first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, bool]],
+               trace: list[TraceEntry]) -> list[PlannedUpdate]:
+    """The cross-recipe rule of evaluate_all, for callers that keep one run per recipe: drop
+    updates to fields an earlier recipe already wrote, noting each in `trace`.
+
+    `owners` (field -> (recipe, whether it was set)) carries the state from recipe to recipe.
+    """
     kept = []
     for update in updates:
         owner = owners.get(update.field)
@@ -174,9 +178,3 @@ def _first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, b
         kept.append(update)
     return kept
 
-
-def first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, bool]],
-               trace: list[TraceEntry]) -> list[PlannedUpdate]:
-    """The cross-recipe rule of evaluate_all, for callers that keep one run per recipe:
-    drop updates to fields an earlier recipe already wrote, noting each in ``trace``."""
-    return _first_wins(updates, owners, trace)

@@ -72,6 +72,11 @@ def parse_yaml(text: str, file: str) -> Any:
         node = _GuardedComposer(text).get_single_node()
     except _Refusal as refusal:
         raise YamlRefused([Problem(file, refusal.line, refusal.message)]) from None
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or " ")
+        message = f"character U+{code:04X} is not allowed in YAML"
+        raise YamlRefused([Problem(file, line, message)]) from None
     except yaml.YAMLError as exc:
         raise YamlRefused([_syntax_problem(exc, file)]) from None
     if node is None:

@@ -156,7 +156,9 @@ def enqueue_stragglers(
     return publish(hub, ids)
 
 
-def _record_refusal(hub: Hub, connection: str, exc: SignatureVerificationError, remote_addr: str | None) -> None:
+def _record_refusal(
+    hub: Hub, connection: str, exc: SignatureVerificationError, remote_addr: str | None
+) -> None:
     log.warning("refused webhook on %s from %s: %s", connection, remote_addr, exc.code)
     try:
         with hub.uow() as uow:

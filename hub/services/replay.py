@@ -13,9 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from hub.db.models import InboxEvent, RecipeRun, RecipeVersion, ReplayJob
+from hub.db.models import InboxEvent, RecipeRun, RecipeVersion, ReplayJob, jobs
 from hub.db.models import inbox as inbox_status
-from hub.db.models import jobs
 from hub.db.types import utcnow
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.recipes import Recipe, load_recipe_text

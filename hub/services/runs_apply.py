@@ -91,3 +91,21 @@ def _finish(run: RecipeRun, status: str, message: str, error_class: str | None) 
     run.finished_at = utcnow()
     started = getattr(run, "_t0", None)
     run.duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
+
+
+def dry_outcomes(session: Session, customer: Customer | None, recipe: Recipe,
+                 plan: list[PlannedUpdate], event: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the assignment service would decide for this plan; the caller never commits."""
+    if customer is None or not plan:
+        return []
+    try:
+        with session.begin_nested() as savepoint:
+            writes = [_field_write(session, u) for u in plan]
+            outcomes = AssignmentService(session).assign(
+                customer.id, writes, source=recipe.source,
+                occurred_at=parse_time(event["occurred_at"], "occurred_at"),
+                cause=Cause("dry_run", None, f"recipe:{recipe.name}"))
+            savepoint.rollback()
+    except HubError as exc:
+        return [{**u.to_dict(), "outcome": "error", "reason": exc.message} for u in plan]
+    return [{**u.to_dict(), **o.to_dict()} for u, o in zip(plan, outcomes, strict=True)]

@@ -43,7 +43,7 @@ class UnitOfWork:
         except SQLAlchemyError as cleanup_error:  # the connection may already be gone
             log.warning("rollback failed: %s", cleanup_error)
             self.session.invalidate()
-        if isinstance(exc, OperationalError) or _is_connection_error(exc):
+        if _is_connection_error(exc):
             raise ServiceUnavailable("the database is unavailable") from exc
 
     def after_commit(self, callback: Callable[[], None]) -> None:
@@ -57,4 +57,11 @@ class UnitOfWork:
 
 
 def _is_connection_error(exc: BaseException | None) -> bool:
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    # SQLite reports schema problems as OperationalError too; those are bugs, not outages.
+    text = str(exc.orig).lower()
+    return isinstance(exc, OperationalError) and not any(
+        marker in text for marker in ("no such table", "no such column", "syntax error"))

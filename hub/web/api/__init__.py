@@ -13,9 +13,9 @@ PUBLIC_ENDPOINTS = {"api.openapi.openapi_document"}
 
 def surfaces() -> list[ModuleType]:
     """Every API module; each has a blueprint ``bp`` and its ``OPERATIONS`` for OpenAPI."""
-    from hub.web.api import customers, directory, events, openapi, runs
+    from hub.web.api import customers, directory, events, openapi, recipes, runs
 
-    return [customers, directory, events, runs, openapi]
+    return [customers, directory, events, runs, recipes, openapi]
 
 
 def build_blueprint() -> Blueprint:

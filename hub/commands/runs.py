@@ -1,0 +1,54 @@
+"""`hub runs list|replay`: the run log from the shell."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from hub.cli import hub_of_app
+from hub.services import runs as svc
+from hub.services.replay import replay_run
+
+
+@click.group(cls=AppGroup)
+def runs() -> None:
+    """Inspect and replay recipe runs."""
+
+
+@runs.command("list")
+@click.option("--status")
+@click.option("--connection")
+@click.option("--recipe")
+@click.option("--customer", help="Customer external id.")
+@click.option("--error-class", type=click.Choice(["retryable", "config", "invalid"]))
+@click.option("--since", help="RFC 3339 time.")
+@click.option("--limit", type=int, default=50, show_default=True)
+def list_command(limit: int, **filters: str | None) -> None:
+    """List runs, newest first."""
+    flt = svc.RunFilter.from_mapping({k: v for k, v in filters.items() if v})
+    with hub_of_app().uow() as uow:
+        total, rows = svc.list_runs(uow.session, flt, 0, limit)
+        click.echo(f"{'ID':>7}  {'STATUS':<9} {'CLASS':<9} {'RECIPE':<40} {'CUSTOMER':<22} MESSAGE")
+        for r in rows:
+            recipe = (r.recipe_name or "(event)") + (f" v{r.recipe_version}" if r.recipe_version else "")
+            click.echo(f"{r.id:>7}  {r.status:<9} {r.error_class or '':<9} {recipe:<40} "
+                       f"{r.customer_external_id or '':<22} {(r.message or '')[:80]}")
+        click.echo(f"{len(rows)} of {total} run(s)")
+
+
+@runs.command()
+@click.argument("run_id", type=int)
+@click.option("--version", type=click.Choice(["current", "original"]), default="current", show_default=True)
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+def replay(run_id: int, version: str, dry_run: bool) -> None:
+    """Replay run RUN_ID as a new attempt linked to it."""
+    result = replay_run(hub_of_app(), run_id, version=version, dry_run=dry_run)
+    for run in result["runs"]:
+        click.echo(f"run {run['id']}: {run['status']} — {run['message']}")
+        for update in run.get("updates") or []:
+            click.echo(f"  {update.get('field')}: {update.get('outcome', 'planned')} "
+                       f"{json.dumps(update.get('new', update.get('value')))}")
+    if dry_run:
+        click.echo("dry run: nothing was written")
