@@ -113,6 +113,9 @@ def _inbox_row(
         event_type=n.event_type, status=RECEIVED if n.handled else IGNORED,
         occurred_at=n.occurred_at, received_at=delivery.received_at if delivery else utcnow(),
         delivery_id=delivery.id if delivery else None, payload=n.payload,
+        # Stamped optimistically: publish() clears it if the broker refuses, and the sweeper
+        # re-publishes stamped events that stay unprocessed (a crash between commit and publish).
+        enqueued_at=utcnow() if n.handled else None,
     )
 
 
@@ -121,17 +124,23 @@ def safe_headers(headers: Iterable[tuple[str, str]] | dict) -> dict[str, str]:
     return {k.lower(): v for k, v in items if k.lower() not in SECRET_HEADERS}
 
 
-def publish(hub: Hub, inbox_ids: list[int]) -> int:
-    """Enqueue processing of these events; stamp enqueued_at on those the broker took."""
-    sent = [i for i in inbox_ids if hub.queue.enqueue(PROCESS_EVENT, i)]
-    if sent:
-        try:
-            with hub.uow() as uow:
-                uow.session.execute(update(InboxEvent).where(InboxEvent.id.in_(sent))
-                                    .values(enqueued_at=utcnow()))
-                uow.commit()
-        except HubError:  # the sweeper may enqueue them again; processing is idempotent
-            log.warning("could not stamp enqueued_at on %d events", len(sent))
+def publish(hub: Hub, inbox_ids: list[int], stamp: bool = False) -> int:
+    """Enqueue processing of these events. Those the broker refused lose their enqueued_at, so
+    the sweeper publishes them once it is back; with ``stamp``, those it took get one."""
+    sent, refused = [], []
+    for inbox_id in inbox_ids:
+        (sent if hub.queue.enqueue(PROCESS_EVENT, inbox_id) else refused).append(inbox_id)
+    changes = [(ids, value) for ids, value in [(refused, None), (sent if stamp else [], utcnow())] if ids]
+    if not changes:
+        return len(sent)
+    try:
+        with hub.uow() as uow:
+            for ids, value in changes:
+                uow.session.execute(update(InboxEvent).where(InboxEvent.id.in_(ids))
+                                    .values(enqueued_at=value))
+            uow.commit()
+    except HubError:  # the lost-message sweep will publish them again; processing is idempotent
+        log.warning("could not record the publish state of %d events", len(inbox_ids))
     return len(sent)
 
 
@@ -153,7 +162,7 @@ def enqueue_stragglers(
             InboxEvent.status == RECEIVED, InboxEvent.enqueued_at < now - lost_after)
         ids = list(uow.session.scalars(never.order_by(InboxEvent.id).limit(batch)))
         ids += list(uow.session.scalars(lost.order_by(InboxEvent.id).limit(batch)))
-    return publish(hub, ids)
+    return publish(hub, ids, stamp=True)
 
 
 def _record_refusal(
