@@ -38,6 +38,8 @@ class Settings:
     log_level: str = "INFO"
     # Every HUB_* variable as given, for the connector configuration (HUB_STRIPE_*, ...).
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
+    # The whole environment, only for ${VAR} placeholders in HUB_CONNECTIONS_FILE.
+    process_env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def with_overrides(self, overrides: Mapping[str, Any] | None) -> Settings:
         if not overrides:
@@ -73,11 +75,12 @@ def load_settings(
     environ: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None
 ) -> Settings:
     """Build Settings from defaults, then the environment, then explicit overrides (tests)."""
+    environ = os.environ if environ is None else environ
     hub_env = read_environment(environ)
     base = Settings()
-    values: dict[str, Any] = {"env": hub_env}
+    values: dict[str, Any] = {"env": hub_env, "process_env": {**environ, **hub_env}}
     for f in fields(Settings):
-        if f.name == "env":
+        if f.name in ("env", "process_env"):
             continue
         raw = hub_env.get(f"HUB_{f.name.upper()}")
         if raw not in (None, ""):

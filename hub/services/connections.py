@@ -21,7 +21,8 @@ class Connections:
 
     def all(self) -> dict[str, Connection]:
         if self._connections is None:
-            self._connections = load_connections(self._settings.env, self._settings.connections_file)
+            env = {**self._settings.process_env, **self._settings.env}
+            self._connections = load_connections(env, self._settings.connections_file)
         return self._connections
 
     def connector(self, name: str) -> Connector:

@@ -55,6 +55,9 @@ def process_event(hub: Any, inbox_id: int) -> Processed:
         if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED):
             return Processed("already")
         run_ids = [rid for event in events for rid in apply_event(uow.session, row, event, loaded)]
+        if not events:  # e.g. a Salesforce Account without the match field, a deleted customer
+            run_ids = [_skipped_run(uow.session, row, None, None,
+                                    "the connector found nothing to apply for this notification", None).id]
         _finish(uow.session, row, events)
         uow.commit()
     return Processed("processed", tuple(run_ids))
@@ -159,12 +162,13 @@ def _new_run(session: Session, row: InboxEvent, event: dict[str, Any], customer:
     return run
 
 
-def _skipped_run(session: Session, row: InboxEvent, event: dict[str, Any],
+def _skipped_run(session: Session, row: InboxEvent, event: dict[str, Any] | None,
                  customer: Customer | None, reason: str, replay_of: int | None) -> RecipeRun:
     run = RecipeRun(
         inbox_event_id=row.id, connection=row.connection, recipe_name=None,
         customer_id=customer.id if customer else None,
-        customer_external_id=event["customer"]["external_id"], status=run_status.SKIPPED,
+        customer_external_id=event["customer"]["external_id"] if event else None,
+        status=run_status.SKIPPED,
         message=reason, started_at=utcnow(), finished_at=utcnow(), duration_ms=0.0,
         replay_of_id=replay_of, trace=[{"kind": "note", "message": reason}],
     )

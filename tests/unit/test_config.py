@@ -33,3 +33,15 @@ def test_unknown_override_is_refused():
 def test_secrets_are_not_in_repr():
     s = load_settings(environ={"HUB_STRIPE_WEBHOOK_SECRET": "whsec_topsecret"})
     assert "topsecret" not in repr(s)
+
+
+def test_connections_file_placeholders_see_the_whole_environment(tmp_path):
+    from hub.services.connections import Connections
+
+    path = tmp_path / "connections.yaml"
+    path.write_text("connections:\n  stripe-eu:\n    connector: stripe\n"
+                    "    webhook_secret: ${STRIPE_EU_SECRET}\n")
+    s = load_settings(environ={"STRIPE_EU_SECRET": "whsec_eu", "HUB_CONNECTIONS_FILE": str(path)})
+    connection = Connections(s).all()["stripe-eu"]
+    assert connection.config["webhook_secret"] == "whsec_eu"
+    assert "whsec_eu" not in repr(connection) and "whsec_eu" not in repr(s)

@@ -1,0 +1,116 @@
+"""Salesforce Outbound Message SOAP: hardened parsing, the Ack envelope and SOAP faults."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET  # noqa: S405 - only for types and ParseError; parsing is defusedxml
+from dataclasses import dataclass
+from typing import Any
+from xml.sax.saxutils import escape
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from hub.errors import HubError, MalformedBody
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+MAX_NOTIFICATIONS = 100  # Salesforce never batches more; a bigger body is not from Salesforce
+CONTENT_TYPE = "text/xml; charset=utf-8"
+
+# Byte for byte what Salesforce expects; anything else counts as a failed delivery.
+ACK_ENVELOPE = (
+    b'<?xml version="1.0" encoding="UTF-8"?>\n'
+    b'<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">\n'
+    b" <soapenv:Body>\n"
+    b'  <notificationsResponse xmlns="http://soap.sforce.com/2005/09/outbound">\n'
+    b"   <Ack>true</Ack>\n"
+    b"  </notificationsResponse>\n"
+    b" </soapenv:Body>\n"
+    b"</soapenv:Envelope>\n"
+)
+
+_FAULT_TEMPLATE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">\n'
+    " <soapenv:Body>\n"
+    "  <soapenv:Fault>\n"
+    "   <faultcode>soapenv:{code}</faultcode>\n"
+    "   <faultstring>{message}</faultstring>\n"
+    "  </soapenv:Fault>\n"
+    " </soapenv:Body>\n"
+    "</soapenv:Envelope>\n"
+)
+
+
+@dataclass(frozen=True)
+class OutboundNotification:
+    notification_id: str
+    sobject_type: str
+    record: dict[str, Any]  # shaped like a REST query record: {"attributes": {"type"}, fields}
+
+
+@dataclass(frozen=True)
+class OutboundMessage:
+    organization_id: str | None
+    action_id: str | None
+    notifications: list[OutboundNotification]
+
+
+def read_outbound_message(body: bytes) -> OutboundMessage:
+    """Parse an Outbound Message; DTDs, entities and anything not SOAP are MalformedBody."""
+    try:
+        root = fromstring(body, forbid_dtd=True)
+    except (DefusedXmlException, ET.ParseError) as exc:
+        raise MalformedBody(f"Salesforce body refused: {type(exc).__name__}") from exc
+    container = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notifications")
+    if root.tag != f"{{{SOAP_ENV}}}Envelope" or container is None:
+        raise MalformedBody("not a Salesforce outbound message (no soapenv:Body/notifications)")
+    items = container.findall(f"{{{OUTBOUND}}}Notification")
+    if len(items) > MAX_NOTIFICATIONS:
+        raise MalformedBody(f"outbound message holds {len(items)} notifications (max 100)")
+    return OutboundMessage(
+        organization_id=_text(container, "OrganizationId"),
+        action_id=_text(container, "ActionId"),
+        notifications=[_notification(item) for item in items],
+    )
+
+
+def fault_envelope(error: HubError) -> bytes:
+    """A SOAP fault: Salesforce keeps the message and retries it later."""
+    code = "Server" if error.retryable else "Client"
+    return _FAULT_TEMPLATE.format(code=code, message=escape(error.message)).encode()
+
+
+def _notification(item: ET.Element) -> OutboundNotification:
+    notification_id = _text(item, "Id")
+    sobject = item.find(f"{{{OUTBOUND}}}sObject")
+    if not notification_id or sobject is None:
+        raise MalformedBody("Salesforce Notification needs an Id and an sObject")
+    sobject_type = (sobject.get(f"{{{XSI}}}type") or "").rpartition(":")[2] or "Unknown"
+    record: dict[str, Any] = {"attributes": {"type": sobject_type}}
+    record.update(_fields(sobject))
+    if not record.get("Id"):
+        raise MalformedBody("Salesforce sObject has no Id")
+    return OutboundNotification(notification_id, sobject_type, record)
+
+
+def _fields(element: ET.Element) -> dict[str, Any]:
+    """Child elements by local name (namespaces differ between enterprise and partner WSDLs)."""
+    fields: dict[str, Any] = {}
+    for child in element:
+        name = child.tag.rpartition("}")[2]
+        if child.get(f"{{{XSI}}}nil") == "true":
+            fields[name] = None
+        elif len(child):
+            fields[name] = _fields(child)
+        else:
+            fields[name] = (child.text or "").strip()
+    return fields
+
+
+def _text(parent: ET.Element, name: str) -> str | None:
+    child = parent.find(f"{{{OUTBOUND}}}{name}")
+    if child is None or child.get(f"{{{XSI}}}nil") == "true":
+        return None
+    return (child.text or "").strip() or None

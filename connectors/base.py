@@ -1,0 +1,283 @@
+"""The connector contract: request/notification/connection types and the abstract Connector."""
+
+from __future__ import annotations
+
+import json
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import cache, lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from hub.errors import ConfigError, HubError, InvalidInput
+
+SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+EVENT_TYPES = (
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customer.payment_method.changed",
+    "customer.owner.changed",
+)
+
+REDACTED = "***"
+# Any config key containing one of these is a credential: never shown in repr, logs or errors.
+_SECRET_MARKERS = (
+    "secret",
+    "password",
+    "token",
+    "api_key",
+    "private_key",
+    "privatekey",
+    "session_id",
+    "consumer_key",
+)
+
+
+def is_secret_field(key: str) -> bool:
+    """True when a config key holds a credential."""
+    lowered = key.lower()
+    return any(marker in lowered for marker in _SECRET_MARKERS)
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """What the web layer hands a connector: the raw body and lower-cased headers."""
+
+    body: bytes
+    headers: Mapping[str, str]
+    received_at: datetime
+
+    def header(self, name: str) -> str | None:
+        """One header, tolerant of callers that did not lower-case the keys."""
+        wanted = name.lower()
+        if wanted in self.headers:
+            return self.headers[wanted]
+        for key, value in self.headers.items():
+            if key.lower() == wanted:
+                return value
+        return None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One thing to store in the inbox (a body may hold several)."""
+
+    vendor_event_id: str
+    event_type: str
+    occurred_at: datetime | None
+    payload: dict[str, Any]
+    handled: bool
+
+
+@dataclass(frozen=True)
+class StoredNotification:
+    """The inbox row as the worker sees it when it asks a connector to normalise."""
+
+    inbox_id: int | str
+    connection: str
+    vendor_event_id: str
+    event_type: str
+    occurred_at: datetime | None
+    payload: dict[str, Any]
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True, repr=False)
+class Connection:
+    """A configured connector instance: the URL segment, the connector name and its config."""
+
+    name: str
+    connector: str
+    config: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only view so a connector cannot change another worker's configuration.
+        object.__setattr__(self, "config", MappingProxyType(dict(self.config)))
+
+    def redacted_config(self) -> dict[str, Any]:
+        return {k: REDACTED if is_secret_field(k) else v for k, v in self.config.items()}
+
+    def __repr__(self) -> str:
+        return (
+            f"Connection(name={self.name!r}, connector={self.connector!r}, config={self.redacted_config()!r})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    """The HTTP answer a connector wants the web layer to send back to the vendor."""
+
+    body: bytes
+    status: int
+    content_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def json_reply(payload: Any, status: int, headers: Mapping[str, str] | None = None) -> WebhookReply:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return WebhookReply(body, status, "application/json", dict(headers or {}))
+
+
+class Connector(ABC):
+    """Base class of every vendor connector; one instance serves one connection."""
+
+    name: ClassVar[str]
+
+    def __init__(self, connection: Connection) -> None:
+        if connection.connector != self.name:
+            raise ConfigError(
+                f"connection {connection.name!r} is for connector {connection.connector!r}, not {self.name!r}"
+            )
+        self.connection = connection
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.connection.config
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        """JSON Schema of this connector's config; third-party connectors may override."""
+        return load_schema(f"connectors/{cls.name}.schema.json")
+
+    @abstractmethod
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureVerificationError unless the request really comes from the vendor."""
+
+    @abstractmethod
+    def parse(self, request: WebhookRequest) -> list[Notification]:
+        """Split a verified body into notifications; raise MalformedBody when unusable."""
+
+    @abstractmethod
+    def normalise(self, stored: StoredNotification) -> list[dict[str, Any]]:
+        """Turn one stored notification into schema-valid events (may call the vendor API)."""
+
+    def acknowledge(self, notifications: list[Notification]) -> WebhookReply:
+        return json_reply({"received": len(notifications)}, 200)
+
+    def refuse(self, error: HubError) -> WebhookReply:
+        return json_reply(error.to_dict(), error.http_status)
+
+    def event(
+        self,
+        stored: StoredNotification,
+        event_type: str,
+        customer: dict[str, Any],
+        changes: list[str],
+        index: int = 0,
+    ) -> dict[str, Any]:
+        """Build one normalised event for this connector and check it against the schema."""
+        event = build_event(
+            stored,
+            connector=self.name,
+            event_type=event_type,
+            customer=customer,
+            changes=changes,
+            index=index,
+        )
+        validate_event(event)
+        return event
+
+
+def build_event(
+    stored: StoredNotification,
+    *,
+    connector: str,
+    event_type: str,
+    customer: dict[str, Any],
+    changes: list[str],
+    index: int = 0,
+) -> dict[str, Any]:
+    """The normalised event dict (contract: schemas/event.schema.json)."""
+    occurred = stored.occurred_at or stored.received_at or datetime.now(UTC)
+    return {
+        "id": f"{stored.connection}:{stored.vendor_event_id}:{index}",
+        "connection": stored.connection,
+        "connector": connector,
+        "type": event_type,
+        "vendor_event_id": stored.vendor_event_id,
+        "occurred_at": format_timestamp(occurred),
+        "customer": customer,
+        "changes": list(dict.fromkeys(changes)),
+        "raw_ref": str(stored.inbox_id),
+    }
+
+
+def validate_event(event: dict[str, Any]) -> None:
+    """Raise InvalidInput listing every way the event breaks the schema."""
+    problems = [
+        f"{'.'.join(str(p) for p in error.absolute_path) or '<event>'}: {error.message}"
+        for error in _event_validator().iter_errors(event)
+    ]
+    if problems:
+        raise InvalidInput("normalised event does not match the event schema", details=problems)
+
+
+@cache
+def load_schema(relative_path: str) -> dict[str, Any]:
+    """A JSON Schema from schemas/, read once on first use (never at import)."""
+    path = SCHEMAS_DIR / relative_path
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"schema file not found: {relative_path}") from exc
+
+
+@lru_cache(maxsize=1)
+def _event_validator() -> Any:
+    from jsonschema import Draft202012Validator  # imported on first use: startup stays cheap
+
+    schema = load_schema("event.schema.json")
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+# --- time helpers shared by every vendor -------------------------------------------------
+
+_TIMESTAMP = re.compile(
+    r"^(?P<base>\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2})"
+    r"(?:\.(?P<fraction>\d+))?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?$"
+)
+
+
+def parse_timestamp(value: str) -> datetime:
+    """Parse RFC 3339 as vendors write it (Z, +0000, nanoseconds); naive means UTC."""
+    match = _TIMESTAMP.match(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"not an RFC 3339 timestamp: {value!r}")
+    fraction = (match["fraction"] or "0")[:6].ljust(6, "0")
+    zone = match["zone"] or "+00:00"
+    if zone in ("Z", "z"):
+        zone = "+00:00"
+    elif ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{fraction}{zone}")
+    return parsed.astimezone(UTC)
+
+
+def from_unix(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def from_unix_millis(millis: int) -> datetime:
+    # Integer arithmetic: a float division could turn .456 into .455999.
+    return datetime.fromtimestamp(millis // 1000, tz=UTC) + timedelta(milliseconds=millis % 1000)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime; naive datetimes are taken as UTC (never as local time)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z suffix; naive datetimes are taken as UTC."""
+    return as_utc(moment).isoformat().replace("+00:00", "Z")
