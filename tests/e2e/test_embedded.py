@@ -1,0 +1,54 @@
+"""The `make run` stack: SQLite, the filesystem broker and a real worker process, no servers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+import requests
+
+from tests.e2e.conftest import created_event, signed
+from tests.e2e.stack import BIN, ROOT, start_web, start_worker, wait_until
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def embedded_env(tmp_path, is_postgres):  # type: ignore[no-untyped-def]
+    if is_postgres:
+        pytest.skip("the embedded stack is SQLite; it runs in the SQLite pass")
+    env = {**os.environ, "HUB_DATABASE_URL": f"sqlite:///{tmp_path / 'hub.db'}",
+           "HUB_BROKER_URL": "filesystem://", "HUB_BROKER_FOLDER": str(tmp_path / "broker"),
+           "HUB_ADMIN_API_KEY": "embedded-admin", "HUB_STRIPE_WEBHOOK_SECRET": "whsec_e2e_secret",
+           "HUB_RECIPES_DIR": str(ROOT / "recipes"), "HUB_LOG_LEVEL": "WARNING"}
+    env.pop("HUB_TEST_DATABASE_URL", None)
+    for command in (["db", "upgrade"], ["demo"]):
+        subprocess.run([str(BIN / "hub"), *command], env=env, cwd=ROOT, check=True,
+                       capture_output=True)
+    return env
+
+
+def test_signed_stripe_event_assigns_the_card_workflow_within_seconds(embedded_env, tmp_path):  # type: ignore[no-untyped-def]
+    web, url = start_web(embedded_env, tmp_path)
+    worker = start_worker(embedded_env, tmp_path, concurrency=1, beat=False)
+    admin = {"Authorization": "Bearer embedded-admin"}
+    try:
+        assert requests.get(f"{url}/healthz", timeout=5).json() == {
+            "status": "ok", "database": "ok", "broker": "ok"}
+        body, headers = signed(created_event(1, "card", customer="cus_embedded"))
+        assert requests.post(f"{url}/webhooks/stripe", data=body, headers=headers, timeout=10).status_code == 200
+
+        def workflow() -> str | None:
+            r = requests.get(f"{url}/api/v1/customers/external:cus_embedded", headers=admin, timeout=5)
+            return r.json().get("dunningPlanId") if r.status_code == 200 else None
+
+        wait_until(lambda: workflow() == "wf_card", 30, what="the card workflow")
+        runs = requests.get(f"{url}/api/v1/runs?customer=cus_embedded", headers=admin, timeout=5).json()
+        run = next(r for r in runs["runs"] if r["recipe"] and r["recipe"]["name"].startswith("stripe"))
+        detail = requests.get(f"{url}/api/v1/runs/{run['id']}", headers=admin, timeout=5).json()
+        branch = [t for t in detail["trace"] if t.get("kind") == "branch"]
+        assert branch, detail["trace"]
+    finally:
+        worker.stop()
+        web.stop()
