@@ -14,9 +14,10 @@ def hub_of_app() -> Hub:
 
 
 def register_commands(app: Flask) -> None:
-    from hub.commands import db, demo, keys, recipes, runs, serve
+    from hub.commands import db, demo, imports, keys, recipes, runs, serve
 
-    for group in (db.db, keys.keys, demo.demo, serve.serve, recipes.recipes, runs.runs):
+    for group in (db.db, keys.keys, demo.demo, serve.serve, recipes.recipes, runs.runs,
+                  imports.import_command):
         app.cli.add_command(group)
 
 

@@ -7,16 +7,22 @@ from datetime import timedelta
 from celery import shared_task
 from flask import current_app
 
-from hub.services import inbox, maintenance, polling, processing, replay, retries
+from hub.errors import ServiceUnavailable
+from hub.services import imports, inbox, maintenance, polling, processing, replay, retries
 
 
 def _hub():  # type: ignore[no-untyped-def]
     return current_app.extensions["hub"]
 
 
-@shared_task(name="hub.process_event", acks_late=True, reject_on_worker_lost=True)
+# Only an unreachable database is retried by Celery (short, bounded countdowns); every other
+# error is recorded in the run log and retried through the database schedule.
+DATABASE_DOWN = {"autoretry_for": (ServiceUnavailable,), "retry_backoff": 2, "retry_backoff_max": 60,
+                 "retry_jitter": True, "max_retries": 20}
+
+
+@shared_task(name="hub.process_event", acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
 def process_event(inbox_id: int) -> str:
-    """Errors are recorded and retried through the database schedule, never by Celery."""
     return processing.process_event(_hub(), inbox_id).status
 
 
@@ -57,3 +63,9 @@ def backfill_quickbooks() -> dict:
 @shared_task(name="hub.run_replay_job", acks_late=True)
 def run_replay_job(job_id: int) -> str:
     return replay.run_replay_job(_hub(), job_id)
+
+
+@shared_task(name="hub.process_import", acks_late=True, reject_on_worker_lost=True)
+def process_import(import_id: int) -> str:
+    """Idempotent and resumable: a redelivery continues after the last committed chunk."""
+    return imports.process_import(_hub(), import_id)

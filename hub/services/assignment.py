@@ -50,6 +50,15 @@ class Cause:
 
 
 @dataclass(frozen=True)
+class AssignRequest:
+    """The writes for one customer and their cause: one item of assign_many()."""
+
+    customer_id: str
+    writes: Sequence[FieldWrite]
+    cause: Cause
+
+
+@dataclass(frozen=True)
 class FieldOutcome:
     field: str
     outcome: str
@@ -83,18 +92,44 @@ class AssignmentService:
         source: str,
         occurred_at: datetime,
         cause: Cause,
+        locked: Customer | None = None,
     ) -> list[FieldOutcome]:
-        """Judge and apply each write; returns one outcome per write, in order."""
+        """Judge and apply each write; returns one outcome per write, in order.
+
+        ``locked`` is the customer when the caller already holds its row lock in this session
+        (the worker locks it to read the snapshot recipes see); otherwise it is locked here.
+        Everything is checked before anything is written, so a refusal leaves no trace."""
         _check_request(writes, source, occurred_at)
-        customer = self._lock(customer_id)
-        users = self._resolve_users(writes, create_missing=source == Source.SALESFORCE)
-        refs = {**users, **self._resolve_workflows(writes)}
+        customer = locked if locked is not None and locked.id == customer_id else self._lock(customer_id)
+        workflows = self._resolve_workflows(writes)
+        refs = {**self._resolve_users(writes, create_missing=source == Source.SALESFORCE), **workflows}
         owners = {fa.field: fa for fa in customer.assignments}
         outcomes = [
             self._write_one(customer, owners, refs, w, source, occurred_at, cause) for w in writes
         ]
         self.session.flush()
         return outcomes
+
+    def assign_many(
+        self, requests: Sequence[AssignRequest], *, source: str, occurred_at: datetime
+    ) -> list[list[FieldOutcome]]:
+        """assign() for many customers in one go: same rules, outcomes and history.
+
+        For bulk work (the CSV import): customers are locked together in id order and read and
+        written with a handful of statements instead of several round trips each (see
+        ``hub.services.assignment_batch``). Requests are judged in order, so a customer named
+        twice has its first write applied when the second is judged. Returns one outcome list
+        per request, in order.
+        """
+        from hub.services import assignment_batch
+
+        writes = [w for r in requests for w in r.writes]
+        _check_request(writes, source, occurred_at)
+        users = self._resolve_users(writes, create_missing=source == Source.SALESFORCE)
+        self._resolve_workflows(writes)  # unknown dunningPlanIds are refused, as in assign()
+        self.session.flush()  # created users get their ids before the batch refers to them
+        user_ids = {email: user.id for email, user in users.items()}
+        return assignment_batch.apply(self.session, requests, source, occurred_at, user_ids)
 
     def release(self, customer_id: str, field: str, *, cause: Cause) -> FieldOutcome:
         """Hand a field back to the lowest rank: any source may write it next."""
@@ -151,8 +186,8 @@ class AssignmentService:
         wanted = {w.value for w in writes if w.field == WORKFLOW and w.value is not None}
         if not wanted:
             return {}
-        found = self.session.scalars(select(Workflow).where(Workflow.id.in_(wanted))).all()
-        known = {wf.id: wf for wf in found}
+        # session.get answers from the identity map when the caller already loaded the workflow
+        known = {wf.id: wf for wf in (self.session.get(Workflow, w) for w in wanted) if wf is not None}
         missing = sorted(wanted - known.keys())
         if missing:
             raise ValidationFailed(
@@ -174,20 +209,13 @@ class AssignmentService:
     ) -> FieldOutcome:
         owner = owners.get(write.field)
         ownership = Ownership(owner.source if owner else None, owner.changed_at if owner else None)
-        verdict = precedence.judge(write.field, ownership, source, occurred_at)
-        old = _current_value(customer, write.field)
-        new = _target_value(old, write)
-        if new == old:
-            outcome_name, reason = precedence.UNCHANGED, "the field already has this value"
-            if verdict.allowed:  # the writer still takes ownership, so later writes are judged fairly
-                self._own(customer, owners, write.field, source, occurred_at)
-        elif verdict.allowed:
-            _set_value(customer, write.field, new, refs)
+        outcome, takes_ownership = decide(
+            write, ownership, _current_value(customer, write.field), source, occurred_at
+        )
+        if outcome.outcome == precedence.APPLIED:
+            _set_value(customer, write.field, outcome.new, refs)
+        if takes_ownership:
             self._own(customer, owners, write.field, source, occurred_at)
-            outcome_name, reason = precedence.APPLIED, verdict.reason
-        else:
-            outcome_name, reason = verdict.outcome, verdict.reason
-        outcome = FieldOutcome(write.field, outcome_name, reason, ownership.source, old, new)
         self._record(customer, outcome, source, occurred_at, cause)
         return outcome
 
@@ -233,6 +261,26 @@ class AssignmentService:
 
 
 # -- values ------------------------------------------------------------------------------
+
+
+def decide(
+    write: FieldWrite, ownership: Ownership, old: Any, source: str, occurred_at: datetime
+) -> tuple[FieldOutcome, bool]:
+    """The decision for one write, shared by assign() and assign_many().
+
+    Returns the outcome (the value is to be written only when it is ``applied``) and whether
+    the writer takes ownership of the field: it does when allowed, even when the value is
+    unchanged, so that later writes are judged against the latest allowed writer.
+    """
+    verdict = precedence.judge(write.field, ownership, source, occurred_at)
+    new = _target_value(old, write)
+    if new == old:
+        name, reason = precedence.UNCHANGED, "the field already has this value"
+    elif verdict.allowed:
+        name, reason = precedence.APPLIED, verdict.reason
+    else:
+        name, reason = verdict.outcome, verdict.reason
+    return FieldOutcome(write.field, name, reason, ownership.source, old, new), verdict.allowed
 
 
 def _check_request(writes: Sequence[FieldWrite], source: str, occurred_at: datetime) -> None:

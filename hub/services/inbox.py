@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
 
 from connectors.base import Notification, WebhookReply, WebhookRequest
 from hub.bootstrap import Hub
@@ -59,10 +60,21 @@ def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr:
 def _store(
     hub: Hub, connection: str, connector: str, request: WebhookRequest | None, notes: list[Notification]
 ) -> tuple[list[int], int]:
-    try:
-        return _store_once(hub, connection, connector, request, notes)
-    except IntegrityError:  # a concurrent delivery of the same event won the race: look again
-        return _store_once(hub, connection, connector, request, notes)
+    """One transaction: the raw delivery and every new notification; duplicates are skipped by
+    the unique key (ON CONFLICT DO NOTHING), so concurrent deliveries of one event store it once."""
+    unique = list({n.vendor_event_id: n for n in reversed(notes)}.values())[::-1]
+    received_at = request.received_at if request is not None else utcnow()
+    with hub.uow() as uow:
+        db = uow.session.connection()  # Core on the session's transaction: cached statements, no ORM
+        delivery_id = _insert_delivery(db, connection, request) if request is not None else None
+        rows = [_inbox_values(connection, connector, delivery_id, received_at, n) for n in unique]
+        inserted = db.execute(_inbox_insert(db.dialect.name), rows).all()
+        if not inserted:
+            return [], len(notes)  # all duplicates: leaving the block rolls the delivery back
+        to_process = [row.id for row in inserted if row.status == RECEIVED]
+        uow.after_commit(lambda: publish(hub, to_process))
+        uow.commit()
+        return [row.id for row in inserted], len(notes) - len(inserted)
 
 
 def store_polled(hub: Hub, connection: str, connector: str, notes: list[Notification]) -> list[int]:
@@ -70,53 +82,32 @@ def store_polled(hub: Hub, connection: str, connector: str, notes: list[Notifica
     return _store(hub, connection, connector, None, notes)[0] if notes else []
 
 
-def _store_once(
-    hub: Hub, connection: str, connector: str, request: WebhookRequest | None, notes: list[Notification]
-) -> tuple[list[int], int]:
-    with hub.uow() as uow:
-        fresh = _new_notifications(uow.session, connection, notes)
-        if not fresh:
-            return [], len(notes)
-        delivery = None
-        if request is not None:
-            delivery = WebhookDelivery(connection=connection, received_at=request.received_at,
-                                       headers=safe_headers(request.headers), body=request.body)
-            uow.session.add(delivery)
-            uow.session.flush()
-        rows = [_inbox_row(connection, connector, delivery, n) for n in fresh]
-        uow.session.add_all(rows)
-        uow.session.flush()
-        to_process = [r.id for r in rows if r.status == RECEIVED]
-        uow.after_commit(lambda: publish(hub, to_process))
-        uow.commit()
-        return [r.id for r in rows], len(notes) - len(fresh)
+def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: only new rows come back."""
+    insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (insert_(InboxEvent.__table__)
+            .on_conflict_do_nothing(index_elements=["connection", "vendor_event_id"])
+            .returning(InboxEvent.id, InboxEvent.status))
 
 
-def _new_notifications(session: Session, connection: str, notes: list[Notification]) -> list[Notification]:
-    """Drop notifications already in the inbox, and repeats inside one body."""
-    ids = {n.vendor_event_id for n in notes}
-    known = set(session.scalars(select(InboxEvent.vendor_event_id).where(
-        InboxEvent.connection == connection, InboxEvent.vendor_event_id.in_(ids))))
-    fresh, seen = [], set()
-    for n in notes:
-        if n.vendor_event_id not in known and n.vendor_event_id not in seen:
-            fresh.append(n)
-            seen.add(n.vendor_event_id)
-    return fresh
+def _insert_delivery(db: Connection, connection: str, request: WebhookRequest) -> int:
+    params = {"connection": connection, "received_at": request.received_at,
+              "headers": safe_headers(request.headers), "body": request.body}
+    return db.execute(insert(WebhookDelivery.__table__).returning(WebhookDelivery.id), params).scalar_one()
 
 
-def _inbox_row(
-    connection: str, connector: str, delivery: WebhookDelivery | None, n: Notification
-) -> InboxEvent:
-    return InboxEvent(
-        connection=connection, connector=connector, vendor_event_id=n.vendor_event_id,
-        event_type=n.event_type, status=RECEIVED if n.handled else IGNORED,
-        occurred_at=n.occurred_at, received_at=delivery.received_at if delivery else utcnow(),
-        delivery_id=delivery.id if delivery else None, payload=n.payload,
+def _inbox_values(
+    connection: str, connector: str, delivery_id: int | None, received_at: datetime, n: Notification
+) -> dict:
+    return {
+        "connection": connection, "connector": connector, "vendor_event_id": n.vendor_event_id,
+        "event_type": n.event_type, "status": RECEIVED if n.handled else IGNORED,
+        "occurred_at": n.occurred_at, "received_at": received_at, "delivery_id": delivery_id,
+        "payload": n.payload,
         # Stamped optimistically: publish() clears it if the broker refuses, and the sweeper
         # re-publishes stamped events that stay unprocessed (a crash between commit and publish).
-        enqueued_at=utcnow() if n.handled else None,
-    )
+        "enqueued_at": utcnow() if n.handled else None,
+    }
 
 
 def safe_headers(headers: Iterable[tuple[str, str]] | dict) -> dict[str, str]:

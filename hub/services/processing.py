@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from connectors.base import StoredNotification
@@ -21,7 +22,7 @@ from hub.db.models import Customer, InboxEvent, RecipeRun
 from hub.db.models import inbox as inbox_status
 from hub.db.models import runs as run_status
 from hub.db.types import utcnow
-from hub.errors import ConfigError, HubError
+from hub.errors import ConfigError, HubError, RetryableError, ServiceUnavailable
 from hub.recipes import Recipe, evaluate, matching_recipes
 from hub.recipes.engine import first_wins
 from hub.services.payloads import parse_time
@@ -49,6 +50,28 @@ def process_event(hub: Any, inbox_id: int) -> Processed:
         events = hub.connections.connector(stored.connection).normalise(stored)
     except HubError as exc:
         return Processed(record_event_failure(hub, inbox_id, exc, started))
+    try:
+        return _apply_all(hub, inbox_id, events)
+    except ServiceUnavailable:
+        raise  # the database is down: nothing can be recorded; the task retries
+    except HubError as exc:
+        return Processed(record_event_failure(hub, inbox_id, exc, started))
+    except Exception as exc:  # a deadlock or a bug: retried a few times, then failed and replayable
+        log.exception("processing event %s failed unexpectedly", inbox_id)
+        error = RetryableError(f"unexpected {type(exc).__name__}: {exc}", code="internal_error")
+        return Processed(record_event_failure(hub, inbox_id, error, started))
+
+
+def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
+    try:
+        return _apply_once(hub, inbox_id, events)
+    except IntegrityError:
+        # Two events of one new customer processed at once and the other worker created it:
+        # this time the customer exists and we wait for its row lock.
+        return _apply_once(hub, inbox_id, events)
+
+
+def _apply_once(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     loaded = hub.recipes.current()
     with hub.uow() as uow:
         row = _lock(uow.session, inbox_id)
@@ -86,12 +109,14 @@ def _lock(session: Session, inbox_id: int) -> InboxEvent | None:
 
 
 def _finish(session: Session, row: InboxEvent, events: list[dict[str, Any]]) -> None:
-    row.status = inbox_status.PROCESSED
     row.processed_at = utcnow()
     row.normalised = events
     row.error_class = row.error = None
     if events:
         row.customer_external_id = events[0]["customer"]["external_id"]
+    retried, row.status = row.status == inbox_status.RETRYING, inbox_status.PROCESSED
+    if not retried:
+        return
     # an earlier retryable failure of this event is now resolved
     for run in session.scalars(select(RecipeRun).where(
             RecipeRun.inbox_event_id == row.id, RecipeRun.recipe_name.is_(None),
@@ -124,13 +149,16 @@ def apply_event(session: Session, row: InboxEvent, event: dict[str, Any], loaded
 
 
 def _customer_for(session: Session, connector: str, event: dict[str, Any]) -> Customer | None:
+    """The event's customer, row-locked for the rest of the transaction (created if new)."""
     data = event["customer"]
-    customer = session.scalars(select(Customer).where(
-        Customer.external_id == data["external_id"])).unique().one_or_none()
+    customer = session.scalars(select(Customer).where(Customer.external_id == data["external_id"])
+                               .with_for_update(of=Customer)).unique().one_or_none()
     if customer is None:
         if connector in CRM_CONNECTORS:
             return None
-        customer = Customer(external_id=data["external_id"], source_system=connector, custom_fields={})
+        # empty relationships up front: a new customer needs no lazy loads
+        customer = Customer(external_id=data["external_id"], source_system=connector, custom_fields={},
+                            account_managers=[], assignments=[])
         session.add(customer)
         session.flush()
     _update_profile(customer, data, parse_time(event["occurred_at"], "occurred_at"))

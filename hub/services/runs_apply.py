@@ -36,9 +36,8 @@ def apply_plan(session: Session, run: RecipeRun, customer: Customer, recipe: Rec
                matched: bool) -> None:
     run.trace = trace
     run.updates = [u.to_dict() for u in plan]
-    try:
-        with session.begin_nested():  # a failing recipe leaves no half-applied writes
-            outcomes = _write(session, run, customer, recipe, plan, event) if plan else []
+    try:  # the assignment service checks everything before it writes: a refusal writes nothing
+        outcomes = _write(session, run, customer, recipe, plan, event) if plan else []
     except HubError as exc:
         _finish(run, run_status.FAILED, exc.message, exc.error_class)
         return
@@ -53,7 +52,7 @@ def _write(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
     try:
         return AssignmentService(session).assign(
             customer.id, writes, source=recipe.source,
-            occurred_at=parse_time(event["occurred_at"], "occurred_at"), cause=cause)
+            occurred_at=parse_time(event["occurred_at"], "occurred_at"), cause=cause, locked=customer)
     except ValidationFailed as exc:  # unknown user in a recipe: fix the data, then replay
         raise ConfigError(exc.message, details=exc.details) from exc
 

@@ -184,3 +184,26 @@ def test_bulk_replay_job_runs_with_progress(client, demo, admin):  # type: ignor
     assert run_replay_job(demo, job_id) == "done"
     job = client.get(f"/api/v1/runs/replay/{job_id}", headers=admin).json
     assert (job["status"], job["total"], job["processed"], job["succeeded"]) == ("done", 3, 3, 3)
+
+
+def test_two_events_of_one_new_customer_processed_at_once(client, demo, is_postgres):  # type: ignore[no-untyped-def]
+    if not is_postgres:
+        pytest.skip("concurrent writers need PostgreSQL")
+    import threading
+
+    first = post(client, pm_event("evt_race_1", "cus_race", "card", 1795340000))
+    second = post(client, pm_event("evt_race_2", "cus_race", "sepa_debit", 1795340060))
+    barrier = threading.Barrier(2)
+    results = {}
+
+    def work(inbox_id: int) -> None:
+        barrier.wait()
+        results[inbox_id] = process_event(demo, inbox_id).status
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {first: "processed", second: "processed"}
+    assert customer_state(demo, "cus_race") == ("wf_direct_debit", "sepa_debit")  # the newer one

@@ -9,6 +9,7 @@ from hub.db.models.customers import (
     User,
     Workflow,
 )
+from hub.db.models.imports import CsvImport, ImportFileChunk, ImportLineError
 from hub.db.models.inbox import InboxEvent, PollCursor, SecurityEvent, WebhookDelivery
 from hub.db.models.jobs import ReplayJob
 from hub.db.models.keys import ApiKey
@@ -18,9 +19,12 @@ __all__ = [
     "ApiKey",
     "AssignmentHistory",
     "Base",
+    "CsvImport",
     "Customer",
     "CustomerAccountManager",
     "FieldAssignment",
+    "ImportFileChunk",
+    "ImportLineError",
     "InboxEvent",
     "PollCursor",
     "RecipeRun",

@@ -1,0 +1,226 @@
+"""AssignmentService.assign_many: assign()'s rules and history for many customers, in few queries.
+
+A CSV import applies a thousand lines per transaction. Going through assign() line by line costs
+several round trips and ORM flushes per customer; here the customers of a batch are locked and
+read with three queries, judged in memory with the very same decision (``assignment.decide``),
+and written back with one set-based statement per kind of change (``hub.db.bulk``). Only
+AssignmentService calls this module: it is the assignment service's own bulk path, not a
+second writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.db import bulk
+from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, FieldAssignment, User
+from hub.db.types import utcnow
+from hub.domain import precedence
+from hub.domain.precedence import Ownership
+from hub.errors import NotFound
+from hub.services.assignment import (
+    ACCOUNT_MANAGERS,
+    CUSTOM_PREFIX,
+    WORKFLOW,
+    AssignRequest,
+    FieldOutcome,
+    FieldWrite,
+    decide,
+)
+
+CUSTOMERS = Customer.__table__
+MANAGERS = CustomerAccountManager.__table__
+USERS = User.__table__
+OWNERS = FieldAssignment.__table__
+HISTORY = AssignmentHistory.__table__
+NO_OWNER = Ownership(None, None)
+
+
+@dataclass(slots=True)
+class CustomerState:
+    """A locked customer's assignment state, read once, changed in memory, written once."""
+
+    workflow_id: str | None
+    custom_fields: dict[str, Any]
+    managers: dict[str, str]  # email → user id
+    owners: dict[str, Ownership]
+    initial_managers: dict[str, str]
+    stored_owners: frozenset[str]  # fields that already have a field_assignments row
+    changed: set[str] = field(default_factory=set)  # customer columns to write back
+    owned: set[str] = field(default_factory=set)  # fields whose ownership changed
+
+    def value(self, name: str) -> Any:
+        """The field's value as assignment._current_value() reads it from a Customer."""
+        if name == WORKFLOW:
+            return self.workflow_id
+        if name == ACCOUNT_MANAGERS:
+            return sorted(self.managers)
+        return self.custom_fields.get(name[len(CUSTOM_PREFIX) :])
+
+    def set(self, name: str, value: Any, user_ids: dict[str, str]) -> None:
+        """What assignment._set_value() does to a Customer, on the in-memory state."""
+        if name == WORKFLOW:
+            self.workflow_id = value  # a dunningPlanId that _resolve_workflows() checked
+            self.changed.add("workflow_id")
+        elif name == ACCOUNT_MANAGERS:
+            self.managers = {e: user_ids.get(e) or self.managers[e] for e in value}
+            self.changed.add("managers")
+        else:
+            fields = dict(self.custom_fields)
+            key = name[len(CUSTOM_PREFIX) :]
+            if value is None:
+                fields.pop(key, None)
+            else:
+                fields[key] = value
+            self.custom_fields = fields
+            self.changed.add("custom_fields")
+
+
+def apply(
+    session: Session,
+    requests: Sequence[AssignRequest],
+    source: str,
+    occurred_at: datetime,
+    user_ids: dict[str, str],
+) -> list[list[FieldOutcome]]:
+    """Judge every request in order against locked state; write the result; outcomes per request.
+
+    `user_ids` maps the emails the writes name to user ids (resolved by the service).
+    """
+    if not requests:
+        return []
+    states = load_states(session, sorted({r.customer_id for r in requests}))
+    history: list[dict[str, Any]] = []
+    results = []
+    for request in requests:
+        state = states[request.customer_id]
+        outcomes = []
+        for write in request.writes:
+            outcome = _judge(state, write, source, occurred_at, user_ids)
+            history.append(_history_row(request, outcome))
+            outcomes.append(outcome)
+        results.append(outcomes)
+    write_states(session, states, history, source, occurred_at)
+    _expire_loaded(session, states)
+    return results
+
+
+def _judge(
+    state: CustomerState, write: FieldWrite, source: str, occurred_at: datetime,
+    user_ids: dict[str, str],
+) -> FieldOutcome:
+    ownership = state.owners.get(write.field, NO_OWNER)
+    outcome, takes_ownership = decide(write, ownership, state.value(write.field), source, occurred_at)
+    if outcome.outcome == precedence.APPLIED:
+        state.set(write.field, outcome.new, user_ids)
+    if takes_ownership:  # as assignment._own(): always this batch's source and time
+        state.owners[write.field] = Ownership(source, occurred_at)
+        state.owned.add(write.field)
+    return outcome
+
+
+def load_states(session: Session, customer_ids: list[str]) -> dict[str, CustomerState]:
+    """Lock the customers (in id order, so concurrent batches cannot deadlock) and read them."""
+    locked = session.execute(
+        select(CUSTOMERS.c.id, CUSTOMERS.c.workflow_id, CUSTOMERS.c.custom_fields)
+        .where(bulk.one_of(session, CUSTOMERS.c.id, customer_ids))
+        .order_by(CUSTOMERS.c.id)
+        .with_for_update(of=CUSTOMERS)
+    ).all()
+    if len(locked) != len(customer_ids):
+        missing = sorted(set(customer_ids) - {row.id for row in locked})
+        raise NotFound(f"customer {missing[0]} not found", details={"missing": missing})
+    managers: dict[str, dict[str, str]] = {cid: {} for cid in customer_ids}
+    for cid, email, user_id in session.execute(
+        select(MANAGERS.c.customer_id, USERS.c.email, USERS.c.id)
+        .join(USERS, USERS.c.id == MANAGERS.c.user_id)
+        .where(bulk.one_of(session, MANAGERS.c.customer_id, customer_ids))
+    ):
+        managers[cid][email] = user_id
+    owners: dict[str, dict[str, Ownership]] = {cid: {} for cid in customer_ids}
+    for cid, name, source, changed_at in session.execute(
+        select(OWNERS.c.customer_id, OWNERS.c.field, OWNERS.c.source, OWNERS.c.changed_at)
+        .where(bulk.one_of(session, OWNERS.c.customer_id, customer_ids))
+    ):
+        owners[cid][name] = Ownership(source, changed_at)
+    return {
+        cid: CustomerState(workflow_id, dict(custom_fields or {}), managers[cid], owners[cid],
+                           dict(managers[cid]), frozenset(owners[cid]))
+        for cid, workflow_id, custom_fields in locked
+    }
+
+
+def _history_row(request: AssignRequest, outcome: FieldOutcome) -> dict[str, Any]:
+    # source, occurred_at and recorded_at are the batch's own: written once (see write_states).
+    return {
+        "customer_id": request.customer_id,
+        "field": outcome.field,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+        "old_value": outcome.old,
+        "new_value": outcome.new,
+        "owner_source": outcome.owner,
+        "cause_type": request.cause.kind,
+        "cause_id": request.cause.ref,
+        "actor": request.cause.actor,
+    }
+
+
+def write_states(
+    session: Session,
+    states: dict[str, CustomerState],
+    history: list[dict[str, Any]],
+    source: str,
+    occurred_at: datetime,
+) -> None:
+    """Write back what changed: one set-based statement per kind of change."""
+    now = utcnow()
+    _update_customers(session, states, now)
+    _write_managers(session, states)
+    owned = [{"customer_id": cid, "field": name}
+             for cid, state in states.items() for name in sorted(state.owned)]
+    stamp = {"source": source, "changed_at": occurred_at, "updated_at": now}
+    bulk.insert_rows(session, OWNERS, [o for o in owned if o["field"] not in
+                                       states[o["customer_id"]].stored_owners], same=stamp)
+    bulk.update_rows(session, OWNERS, ("customer_id", "field"), [
+        o for o in owned if o["field"] in states[o["customer_id"]].stored_owners], same=stamp)
+    bulk.insert_rows(session, HISTORY, history,
+                     same={"source": source, "occurred_at": occurred_at, "recorded_at": now})
+
+
+def _update_customers(session: Session, states: dict[str, CustomerState], now: datetime) -> None:
+    # One statement needs the same columns in every row: group customers by what changed.
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for cid, state in states.items():
+        if state.changed:
+            columns = tuple(sorted(state.changed - {"managers"}))
+            row = {"id": cid, **{c: getattr(state, c) for c in columns}}
+            groups.setdefault(columns, []).append(row)
+    for rows in groups.values():
+        bulk.update_rows(session, CUSTOMERS, ("id",), rows, same={"updated_at": now})
+
+
+def _write_managers(session: Session, states: dict[str, CustomerState]) -> None:
+    removed, added = [], []
+    for cid, state in states.items():
+        if "managers" in state.changed:
+            before, after = set(state.initial_managers.values()), set(state.managers.values())
+            removed += [{"customer_id": cid, "user_id": uid} for uid in sorted(before - after)]
+            added += [{"customer_id": cid, "user_id": uid} for uid in sorted(after - before)]
+    bulk.delete_rows(session, MANAGERS, removed)
+    bulk.insert_rows(session, MANAGERS, added)
+
+
+def _expire_loaded(session: Session, states: dict[str, CustomerState]) -> None:
+    """Objects this session loaded before the batch must not show the old state afterwards."""
+    for obj in list(session.identity_map.values()):
+        if (isinstance(obj, Customer) and obj.id in states) or (
+            isinstance(obj, FieldAssignment) and obj.customer_id in states
+        ):
+            session.expire(obj)

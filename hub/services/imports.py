@@ -1,0 +1,192 @@
+"""CSV assignment imports: upload (checked and stored at once), history, errors.csv, the sweeper.
+
+Upload: the file's encoding, header and columns are checked in the request and the bytes are
+stored in the database while being read, in one transaction with the import row; a refused file
+leaves nothing behind. The import is enqueued after the commit; if the broker is down it stays
+`queued` and enqueue_stalled_imports() (run periodically) publishes it later. Processing is
+in ``hub.services.imports_run``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from typing import Any, BinaryIO
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from hub.bootstrap import Hub
+from hub.db.models import CsvImport, ImportLineError
+from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED, IMPORT_RUNNING
+from hub.db.types import utcnow
+from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
+from hub.imports.columns import TARGETS
+from hub.imports.reader import open_csv
+from hub.imports.report import iter_error_report
+from hub.queue import PROCESS_IMPORT
+from hub.services.import_files import FileSink, TeeStream
+from hub.services.imports_run import process_import as process_import  # the worker's entry point
+
+log = logging.getLogger(__name__)
+
+Mapping_ = dict[str, str | None]
+
+
+def parse_mapping(raw: str | None) -> Mapping_ | None:
+    """The optional `mapping` form field: a JSON object, target → the file's column (or null)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        mapping = json.loads(raw)
+    except ValueError as exc:
+        raise MalformedBody("mapping must be a JSON object, e.g. "
+                            '{"external_id": "Customer ref"}') from exc
+    return check_mapping(mapping)
+
+
+def check_mapping(mapping: Any) -> Mapping_ | None:
+    if mapping is None:
+        return None
+    if not isinstance(mapping, dict) or not all(
+        isinstance(v, str | None) for v in mapping.values()
+    ):
+        raise ValidationFailed("mapping must map targets to column names (or null)",
+                               details={"targets": list(TARGETS)})
+    return {str(k): v for k, v in mapping.items()}
+
+
+def create_import(
+    hub: Hub,
+    stream: BinaryIO,
+    filename: str | None,
+    mapping: Mapping_ | None,
+    requested_by: str | None,
+) -> CsvImport:
+    """Check the file's head, store the file and create the queued import, all or nothing."""
+    with hub.uow() as uow:
+        row = CsvImport(status=IMPORT_QUEUED, filename=(filename or "upload.csv")[:300],
+                        mapping=mapping, requested_by=requested_by)
+        uow.session.add(row)
+        uow.session.flush()
+        _read_and_store(uow.session, row, stream, hub.settings.import_max_bytes)
+        import_id = row.id
+        uow.after_commit(lambda: publish(hub, [import_id]))
+        uow.commit()
+    log.info("import %s queued: %s (%d bytes) by %s", row.id, row.filename, row.total_bytes,
+             requested_by)
+    return row
+
+
+def _read_and_store(session: Session, row: CsvImport, stream: BinaryIO, max_bytes: int) -> None:
+    tee = TeeStream(stream, FileSink(session, row.id), max_bytes)
+    reader = open_csv(tee, row.mapping, max_bytes=None)  # the tee enforces the limit
+    if next(iter(reader), None) is None:
+        raise MalformedBody("The file has a header but no lines to import",
+                            details={"reason": "empty_file"})
+    row.total_bytes = tee.drain()
+    row.headers = reader.headers
+    row.column_map = reader.column_map
+    row.encoding, row.delimiter = reader.encoding, reader.delimiter
+
+
+def publish(hub: Hub, import_ids: list[int]) -> int:
+    """Enqueue processing; stamp enqueued_at on what the broker took (the sweeper does the rest)."""
+    sent = [i for i in import_ids if hub.queue.enqueue(PROCESS_IMPORT, i)]
+    if sent:
+        try:
+            with hub.uow() as uow:
+                uow.session.execute(
+                    update(CsvImport).where(CsvImport.id.in_(sent)).values(enqueued_at=utcnow())
+                )
+                uow.commit()
+        except HubError:  # a second publish is harmless: processing is idempotent
+            log.warning("could not stamp enqueued_at on imports %s", sent)
+    return len(sent)
+
+
+def enqueue_stalled_imports(
+    hub: Hub, older_than: timedelta | None = None, lost_after: timedelta | None = None
+) -> int:
+    """The sweeper: publish imports never enqueued (broker down at upload), and imports whose
+    message or worker was lost (queued or running, silent for `lost_after`). Call it from beat.
+    """
+    settings = hub.settings
+    older_than = timedelta(seconds=settings.sweep_seconds) if older_than is None else older_than
+    lost_after = timedelta(seconds=settings.lost_after_seconds) if lost_after is None else lost_after
+    now = utcnow()
+    never = (CsvImport.status == IMPORT_QUEUED) & CsvImport.enqueued_at.is_(None) & (
+        CsvImport.created_at <= now - older_than)
+    lost = CsvImport.status.in_((IMPORT_QUEUED, IMPORT_RUNNING)) & (
+        CsvImport.enqueued_at <= now - lost_after) & or_(
+        CsvImport.heartbeat_at.is_(None), CsvImport.heartbeat_at <= now - lost_after)
+    with hub.uow() as uow:
+        ids = list(uow.session.scalars(
+            select(CsvImport.id).where(or_(never, lost)).order_by(CsvImport.id).limit(100)))
+    return publish(hub, ids)
+
+
+# -- reading -------------------------------------------------------------------------------
+
+
+def get_import(session: Session, import_id: int) -> CsvImport:
+    row = session.get(CsvImport, import_id)
+    if row is None:
+        raise NotFound(f"import {import_id} not found", code="import_not_found")
+    return row
+
+
+def list_imports(session: Session, offset: int, limit: int) -> tuple[int, list[CsvImport]]:
+    total = session.scalar(select(func.count(CsvImport.id))) or 0
+    rows = session.scalars(select(CsvImport).order_by(CsvImport.id.desc()).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def iter_errors_csv(hub: Hub, import_id: int) -> Iterator[str]:
+    """errors.csv: the failed lines' original cells plus "Error", streamed in pages."""
+    with hub.uow() as uow:
+        headers = list(get_import(uow.session, import_id).headers)
+    return iter_error_report(headers, _failed_lines(hub, import_id))
+
+
+def _failed_lines(hub: Hub, import_id: int, page: int = 1000) -> Iterator[tuple[dict, str]]:
+    after = 0
+    while True:
+        with hub.uow() as uow:
+            rows = uow.session.execute(
+                select(ImportLineError.line_number, ImportLineError.raw, ImportLineError.error)
+                .where(ImportLineError.import_id == import_id,
+                       ImportLineError.line_number > after)
+                .order_by(ImportLineError.line_number).limit(page)
+            ).all()
+        yield from ((raw, error) for _, raw, error in rows)
+        if len(rows) < page:
+            return
+        after = rows[-1].line_number
+
+
+def import_dict(row: CsvImport) -> dict[str, Any]:
+    from hub.services.representation import iso
+
+    return {
+        "id": row.id, "status": row.status, "filename": row.filename, "mapping": row.mapping,
+        "columns": row.column_map, "headers": row.headers, "encoding": row.encoding,
+        "delimiter": row.delimiter, "progress": _progress(row),
+        "counts": {"updated": row.updated, "unchanged": row.unchanged, "failed": row.failed},
+        "attempts": row.attempts, "message": row.message, "requestedBy": row.requested_by,
+        "createdAt": iso(row.created_at), "startedAt": iso(row.started_at),
+        "finishedAt": iso(row.finished_at),
+        "errorsUrl": f"/api/v1/imports/{row.id}/errors.csv" if row.failed else None,
+    }
+
+
+def _progress(row: CsvImport) -> Mapping[str, Any]:
+    done = row.status in IMPORT_FINISHED
+    if done or not row.total_bytes:
+        percent = 100.0 if done else 0.0
+    else:
+        percent = round(min(99.9, 100.0 * row.bytes_read / row.total_bytes), 1)
+    return {"processedLines": row.processed_lines, "totalLines": row.total_lines if done else None,
+            "bytesRead": row.bytes_read, "totalBytes": row.total_bytes, "percent": percent}

@@ -1,0 +1,211 @@
+"""Processing an import in the worker: stream the stored file, one transaction per chunk of lines.
+
+Each chunk commits its assignments, its failed lines and the import's progress (``last_line``)
+together, so a crashed import resumes after its last committed chunk and never applies a line
+twice. A run first *claims* the import (a fresh token); every chunk commits only while the claim
+is still its own, so when a redelivered task takes over, the older run stops at its next chunk.
+An import that is finished is left alone: a redelivery changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import requests
+from sqlalchemy.orm import Session
+
+from hub.bootstrap import Hub
+from hub.db import bulk
+from hub.db.models import CsvImport, ImportLineError
+from hub.db.models.imports import (
+    IMPORT_ERROR,
+    IMPORT_FAILED,
+    IMPORT_FINISHED,
+    IMPORT_RUNNING,
+    IMPORT_SUCCESS,
+)
+from hub.db.types import utcnow
+from hub.errors import HubError
+from hub.imports.columns import TARGETS
+from hub.imports.reader import ImportLine, chunks, open_csv
+from hub.services.import_files import StoredFile, delete_file
+from hub.services.imports_lines import ChunkResult, LineContext, WorkflowNames, apply_lines
+
+log = logging.getLogger(__name__)
+
+CHUNK_LINES = 1000
+MAX_ATTEMPTS = 5  # runs that may start an import before it is given up as failed
+NOTIFY_TIMEOUT_SECONDS = 5
+SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one run knows about the import it processes."""
+
+    import_id: int
+    token: str
+    last_line: int
+    mapping: dict[str, str | None]
+    context: LineContext
+
+
+def process_import(hub: Hub, import_id: int, chunk_lines: int = CHUNK_LINES) -> str:
+    """Process (or resume) an import; returns its status, or "superseded" when another run
+    took it over. Safe to call any number of times."""
+    claim = _claim(hub, import_id)
+    if claim is None:
+        return _status(hub, import_id)
+    try:
+        if not _apply_file(hub, claim, chunk_lines):
+            return SUPERSEDED
+    except HubError as exc:
+        if exc.retryable:  # database hiccup: the import stays running; the sweeper resumes it
+            raise
+        _end(hub, claim, IMPORT_FAILED, f"The file could not be processed: {exc.message}")
+        return IMPORT_FAILED
+    return _end(hub, claim, None, None)
+
+
+def _claim(hub: Hub, import_id: int) -> Claim | None:
+    with hub.uow() as uow:
+        row = uow.session.get(CsvImport, import_id, with_for_update=True)
+        if row is None or row.status in IMPORT_FINISHED:
+            return None
+        row.attempts += 1
+        now = utcnow()
+        if row.attempts > MAX_ATTEMPTS:
+            _finish_row(uow.session, row, IMPORT_FAILED,
+                        f"Gave up after {MAX_ATTEMPTS} attempts; {row.processed_lines} lines "
+                        "were processed")
+            summary = _summary(row)
+            uow.after_commit(lambda: announce(hub, summary))
+            uow.commit()
+            return None
+        row.status, row.claim, row.heartbeat_at = IMPORT_RUNNING, str(uuid.uuid4()), now
+        row.started_at = row.started_at or now
+        uow.commit()
+        mapping = {target: row.column_map.get(target) for target in TARGETS}
+        return Claim(row.id, row.claim, row.last_line, mapping,
+                     LineContext(row.id, row.created_at, row.requested_by))
+
+
+def _apply_file(hub: Hub, claim: Claim, chunk_lines: int) -> bool:
+    """Stream the stored file from the start, skipping lines committed by an earlier run."""
+    reader = open_csv(StoredFile(hub.db, claim.import_id), claim.mapping, max_bytes=None)
+    with hub.uow() as uow:
+        workflows = WorkflowNames.load(uow.session)
+    for chunk in chunks(_after(reader, claim.last_line), chunk_lines):
+        if not _apply_chunk(hub, claim, workflows, chunk, reader.bytes_read):
+            log.info("import %s: taken over by a newer run; this one stops", claim.import_id)
+            return False
+    return True
+
+
+def _after(lines: Iterable[ImportLine], last_line: int) -> Iterator[ImportLine]:
+    return (line for line in lines if line.line_number > last_line)
+
+
+def _apply_chunk(
+    hub: Hub, claim: Claim, workflows: WorkflowNames, chunk: list[ImportLine], bytes_read: int
+) -> bool:
+    with hub.uow() as uow:
+        row = uow.session.get(CsvImport, claim.import_id, with_for_update=True)
+        if row is None or row.claim != claim.token:
+            return False
+        result = apply_lines(uow.session, chunk, workflows, claim.context)
+        _store_failures(uow.session, claim.import_id, result)
+        row.processed_lines += len(chunk)
+        row.last_line = chunk[-1].line_number
+        row.updated += result.updated
+        row.unchanged += result.unchanged
+        row.failed += len(result.failures)
+        row.bytes_read, row.heartbeat_at = bytes_read, utcnow()
+        uow.commit()
+    return True
+
+
+def _store_failures(session: Session, import_id: int, result: ChunkResult) -> None:
+    rows = [{"import_id": import_id, "line_number": line.line_number, "raw": line.raw,
+             "error": message} for line, message in result.failures]
+    bulk.insert_rows(session, ImportLineError.__table__, rows)
+
+
+def _end(hub: Hub, claim: Claim, status: str | None, message: str | None) -> str:
+    """Mark the import finished (success, or error when a line failed); then log and notify."""
+    with hub.uow() as uow:
+        row = uow.session.get(CsvImport, claim.import_id, with_for_update=True)
+        if row is None or row.claim != claim.token:
+            return SUPERSEDED
+        _finish_row(uow.session, row, status or (IMPORT_ERROR if row.failed else IMPORT_SUCCESS),
+                    message)
+        summary = _summary(row)
+        uow.after_commit(lambda: announce(hub, summary))
+        uow.commit()
+        return row.status
+
+
+def _finish_row(session: Session, row: CsvImport, status: str, message: str | None) -> None:
+    row.status, row.message, row.finished_at = status, message, utcnow()
+    row.total_lines = row.processed_lines
+    if status != IMPORT_FAILED:
+        row.bytes_read = row.total_bytes
+    delete_file(session, row.id)
+
+
+def _status(hub: Hub, import_id: int) -> str:
+    with hub.uow() as uow:
+        row = uow.session.get(CsvImport, import_id)
+        return row.status if row else "missing"
+
+
+# -- telling people ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Summary:
+    import_id: int
+    filename: str | None
+    status: str
+    updated: int
+    unchanged: int
+    failed: int
+    message: str | None
+    seconds: float | None
+
+    def text(self) -> str:
+        outcome = {IMPORT_SUCCESS: "succeeded", IMPORT_ERROR: "finished with errors"}.get(
+            self.status, "failed")
+        text = (f"CSV import {self.import_id} ({self.filename}) {outcome}: {self.updated} updated, "
+                f"{self.unchanged} unchanged, {self.failed} failed.")
+        if self.failed:
+            text += f" Lines with errors: /api/v1/imports/{self.import_id}/errors.csv"
+        return text + (f" {self.message}" if self.message else "")
+
+
+def _summary(row: CsvImport) -> Summary:
+    started: datetime | None = row.started_at
+    seconds = (row.finished_at - started).total_seconds() if started and row.finished_at else None
+    return Summary(row.id, row.filename, row.status, row.updated, row.unchanged, row.failed,
+                   row.message, seconds)
+
+
+def announce(hub: Hub, summary: Summary) -> None:
+    """A log line, and the summary POSTed to HUB_NOTIFY_URL (Slack-compatible) when set.
+
+    A notification that cannot be delivered is logged; it never fails the import.
+    """
+    took = f" in {summary.seconds:.1f}s" if summary.seconds is not None else ""
+    log.info("%s%s", summary.text(), took)
+    url = hub.settings.notify_url
+    if not url:
+        return
+    try:
+        response = requests.post(url, json={"text": summary.text()}, timeout=NOTIFY_TIMEOUT_SECONDS)
+        response.raise_for_status()
+    except requests.RequestException as exc:
+        log.warning("could not notify about import %s: %s", summary.import_id, exc)
