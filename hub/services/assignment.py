@@ -323,6 +323,7 @@ def _set_value(customer: Customer, field: str, value: Any, refs: dict[str, Any])
     """Write a value; ``refs`` maps emails to Users and dunningPlanIds to Workflows."""
     if field == WORKFLOW:
         customer.workflow = None if value is None else refs[value]
+        customer.workflow_id = value  # a later write in the same call reads it before the flush
     elif field == ACCOUNT_MANAGERS:
         kept = {u.email: u for u in customer.account_managers}  # add/remove keep the others
         customer.account_managers = [refs.get(e) or kept[e] for e in value]
