@@ -7,6 +7,7 @@ so a broken worker never hides behind a healthy web server.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -40,7 +41,11 @@ def serve(port: int | None, web_workers: int) -> None:
     settings = hub_of_app().settings
     ensure_folders(settings)
     Path("var").mkdir(exist_ok=True)
-    procs = {name: subprocess.Popen(cmd, env=os.environ.copy())
+    metrics_dir = Path("var/prometheus")  # gunicorn workers add their counters up here
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())}
+    procs = {name: subprocess.Popen(cmd, env=env)
              for name, cmd in _commands(port or settings.port, web_workers).items()}
     click.echo(f"hub serving on http://127.0.0.1:{port or settings.port} (Ctrl-C stops)")
     signal.signal(signal.SIGTERM, lambda *_: _stop(procs))

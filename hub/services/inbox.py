@@ -38,6 +38,14 @@ class IngestResult:
     duplicates: int
     refused: str | None = None
 
+    @property
+    def outcome(self) -> str:
+        """For metrics: accepted, duplicate, or why it was refused."""
+        if self.refused:
+            return {"signature_invalid": "refused_signature",
+                    "service_unavailable": "unavailable"}.get(self.refused, "malformed")
+        return "accepted" if self.stored else "duplicate"
+
 
 def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr: str | None) -> IngestResult:
     connector = hub.connections.connector(connection_name)

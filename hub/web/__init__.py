@@ -6,9 +6,11 @@ from flask import Flask
 
 
 def register_web(app: Flask) -> None:
-    from hub.web import api, errors, health, webhooks
+    from hub.web import api, errors, health, metrics, webhooks
 
     errors.register(app)
+    metrics.register(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.build_blueprint(), url_prefix="/api/v1")

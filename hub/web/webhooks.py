@@ -8,6 +8,7 @@ from connectors.base import WebhookRequest
 from hub.db.types import utcnow
 from hub.services.inbox import ingest
 from hub.web.context import current_hub
+from hub.web.metrics import count_webhook
 
 bp = Blueprint("webhooks", __name__)
 
@@ -20,6 +21,7 @@ def receive(connection: str) -> Response:
         received_at=utcnow(),
     )
     result = ingest(current_hub(), connection, webhook, request.remote_addr)
+    count_webhook(connection, result.outcome)
     reply = result.reply
     response = Response(reply.body, status=reply.status, content_type=reply.content_type)
     response.headers.update(dict(reply.headers))

@@ -174,3 +174,15 @@ def test_database_down_answers_503(client, hub, settings):  # type: ignore[no-un
     body = (SAMPLES / "stripe_customer_updated.json").read_bytes()
     r = client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert r.status_code == 503
+
+
+def test_metrics_count_accepted_duplicates_and_refusals(client, hub):  # type: ignore[no-untyped-def]
+    body = (SAMPLES / "stripe_customer_updated.json").read_bytes()
+    client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
+    client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
+    client.post("/webhooks/stripe", data=body, headers=stripe_headers(body, secret="whsec_forged"))
+    text = client.get("/metrics").data.decode()
+    for outcome in ("accepted", "duplicate", "refused_signature"):
+        assert f'hub_webhooks_total{{connection="stripe",outcome="{outcome}"}} 1.0' in text
+    assert 'hub_security_events{connection="stripe",kind="signature_invalid"} 1.0' in text
+    assert 'hub_inbox_events{connection="stripe",status="received"} 1.0' in text

@@ -1,0 +1,97 @@
+"""GET /metrics in Prometheus text: request and webhook counters, plus gauges read from the
+database at scrape time (runs by status, inbox by status, refused webhooks, queue lag).
+
+Counters live in this process; under gunicorn set PROMETHEUS_MULTIPROC_DIR (``hub serve`` and
+docker-compose do) so every worker's counts are added up. The database gauges are exact across
+processes either way.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from sqlalchemy import func, select
+
+from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
+from hub.db.models import inbox as inbox_status
+from hub.db.types import utcnow
+
+bp = Blueprint("metrics", __name__)
+
+
+class Metrics:
+    def __init__(self, hub: Any) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("hub_http_requests_total", "HTTP requests by route and status",
+                                ["route", "method", "status"], registry=self.registry)
+        self.webhooks = Counter("hub_webhooks_total", "Webhook deliveries by connection and outcome "
+                                "(accepted, duplicate, refused_signature, malformed, unavailable)",
+                                ["connection", "outcome"], registry=self.registry)
+        self.registry.register(DatabaseGauges(hub))
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            MultiProcessCollector(self.registry)
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class DatabaseGauges:
+    """Read at scrape time, so they agree whatever process answers."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        runs = GaugeMetricFamily("hub_runs", "Recipe runs by status", labels=["status"])
+        inbox = GaugeMetricFamily("hub_inbox_events", "Inbox events by connection and status",
+                                  labels=["connection", "status"])
+        refused = GaugeMetricFamily("hub_security_events", "Refused webhooks by connection and kind",
+                                    labels=["connection", "kind"])
+        lag = GaugeMetricFamily("hub_queue_lag_seconds", "Age of the oldest event waiting to be processed")
+        with self.hub.uow() as uow:
+            s = uow.session
+            for status, n in s.execute(select(RecipeRun.status, func.count()).group_by(RecipeRun.status)):
+                runs.add_metric([status], n)
+            for conn, status, n in s.execute(select(InboxEvent.connection, InboxEvent.status, func.count())
+                                             .group_by(InboxEvent.connection, InboxEvent.status)):
+                inbox.add_metric([conn, status], n)
+            for conn, kind, n in s.execute(select(SecurityEvent.connection, SecurityEvent.kind, func.count())
+                                           .group_by(SecurityEvent.connection, SecurityEvent.kind)):
+                refused.add_metric([conn, kind], n)
+            oldest = s.scalar(select(func.min(InboxEvent.received_at)).where(
+                InboxEvent.status.in_((inbox_status.RECEIVED, inbox_status.RETRYING))))
+        lag.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
+        yield from (runs, inbox, refused, lag)
+
+
+def register(app: Flask) -> None:
+    app.extensions["metrics"] = Metrics(app.extensions["hub"])
+
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _count(response: Response) -> Response:
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        app.extensions["metrics"].requests.labels(route, request.method, str(response.status_code)).inc()
+        return response
+
+
+def count_webhook(connection: str, outcome: str) -> None:
+    current_app.extensions["metrics"].webhooks.labels(connection, outcome).inc()
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
