@@ -21,7 +21,7 @@ from connectors.base import StoredNotification
 from hub.db.models import Customer, InboxEvent, RecipeRun
 from hub.db.models import inbox as inbox_status
 from hub.db.models import runs as run_status
-from hub.db.types import utcnow
+from hub.db.types import new_id, utcnow
 from hub.errors import ConfigError, HubError, RetryableError, ServiceUnavailable
 from hub.recipes import Recipe, evaluate, matching_recipes
 from hub.recipes.engine import first_wins
@@ -143,7 +143,8 @@ def apply_event(session: Session, row: InboxEvent, event: dict[str, Any], loaded
         evaluation = evaluate(recipe, event, snapshot)
         trace = list(evaluation.trace)
         plan = first_wins(evaluation.plan, owners, trace)
-        apply_plan(session, run, customer, recipe, plan, trace, event, evaluation.matched)
+        with session.no_autoflush:  # each row written once, at commit, not after every query
+            apply_plan(session, run, customer, recipe, plan, trace, event, evaluation.matched)
         run_ids.append(run.id)
     return run_ids
 
@@ -157,10 +158,9 @@ def _customer_for(session: Session, connector: str, event: dict[str, Any]) -> Cu
         if connector in CRM_CONNECTORS:
             return None
         # empty relationships up front: a new customer needs no lazy loads
-        customer = Customer(external_id=data["external_id"], source_system=connector, custom_fields={},
-                            account_managers=[], assignments=[])
+        customer = Customer(id=new_id(), external_id=data["external_id"], source_system=connector,
+                            custom_fields={}, account_managers=[], assignments=[])
         session.add(customer)
-        session.flush()
     _update_profile(customer, data, parse_time(event["occurred_at"], "occurred_at"))
     return customer
 

@@ -34,13 +34,14 @@ def snapshot_of(customer: Customer) -> dict[str, Any]:
 def apply_plan(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
                plan: list[PlannedUpdate], trace: list[dict[str, Any]], event: dict[str, Any],
                matched: bool) -> None:
-    run.trace = trace
-    run.updates = [u.to_dict() for u in plan]
+    # The run row is changed only after the writes, so it is updated once, at commit.
     try:  # the assignment service checks everything before it writes: a refusal writes nothing
         outcomes = _write(session, run, customer, recipe, plan, event) if plan else []
     except HubError as exc:
+        run.trace, run.updates = trace, [u.to_dict() for u in plan]
         _finish(run, run_status.FAILED, exc.message, exc.error_class)
         return
+    run.trace = trace
     run.updates = [{**u.to_dict(), **o.to_dict()} for u, o in zip(plan, outcomes, strict=True)]
     _finish(run, *_status_of(outcomes, matched))
 
@@ -64,7 +65,10 @@ def _field_write(session: Session, update: PlannedUpdate) -> FieldWrite:
     ref = update.value or {}
     if "id" in ref:
         return FieldWrite("workflow", str(ref["id"]))
-    workflow = workflows_by_name(session).get(normalise_name(str(ref.get("name", ""))))
+    by_name = session.info.get("workflows_by_name")
+    if by_name is None:  # once per transaction: recipes name workflows, runs look them up often
+        by_name = session.info["workflows_by_name"] = workflows_by_name(session)
+    workflow = by_name.get(normalise_name(str(ref.get("name", ""))))
     if workflow is None:
         raise ConfigError(f"workflow {ref.get('name')!r} does not exist; create it, then replay",
                           code="unknown_workflow")
