@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 HUB_TEST_POSTGRES_URL ?= postgresql+psycopg://$(shell id -un)@127.0.0.1:5432/test
 # `make run` serves on 127.0.0.1 only; this key is for trying the API locally.
 HUB_ADMIN_API_KEY ?= dev-admin-key
+# A local Stripe connection, so `hub try-webhook` works out of the box.
+HUB_STRIPE_WEBHOOK_SECRET ?= whsec_local_demo_secret
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean
@@ -23,7 +25,7 @@ run: install
 	$(BIN)/hub db upgrade
 	$(BIN)/hub demo
 	@echo "Admin API key for this local hub: $(HUB_ADMIN_API_KEY)"
-	HUB_ADMIN_API_KEY=$(HUB_ADMIN_API_KEY) $(BIN)/hub serve
+	HUB_ADMIN_API_KEY=$(HUB_ADMIN_API_KEY) HUB_STRIPE_WEBHOOK_SECRET=$(HUB_STRIPE_WEBHOOK_SECRET) $(BIN)/hub serve
 
 lint: install
 	$(BIN)/ruff check hub connectors worker

@@ -14,10 +14,10 @@ def hub_of_app() -> Hub:
 
 
 def register_commands(app: Flask) -> None:
-    from hub.commands import db, demo, imports, keys, recipes, runs, serve
+    from hub.commands import db, demo, imports, keys, recipes, runs, serve, try_webhook
 
     for group in (db.db, keys.keys, demo.demo, serve.serve, recipes.recipes, runs.runs,
-                  imports.import_command):
+                  imports.import_command, try_webhook.try_webhook):
         app.cli.add_command(group)
 
 

@@ -52,3 +52,23 @@ def test_signed_stripe_event_assigns_the_card_workflow_within_seconds(embedded_e
     finally:
         worker.stop()
         web.stop()
+
+
+def test_try_webhook_command_drives_the_running_hub(embedded_env, tmp_path):  # type: ignore[no-untyped-def]
+    web, url = start_web(embedded_env, tmp_path)
+    worker = start_worker(embedded_env, tmp_path, concurrency=1, beat=False)
+    try:
+        out = subprocess.run([str(BIN / "hub"), "try-webhook", "--customer", "cus_try_e2e", "--method",
+                              "sepa_debit", "--url", url], env=embedded_env, cwd=ROOT,
+                             capture_output=True, text=True, check=True).stdout
+        assert out.startswith("200")
+        admin = {"Authorization": "Bearer embedded-admin"}
+
+        def workflow() -> str | None:
+            r = requests.get(f"{url}/api/v1/customers/external:cus_try_e2e", headers=admin, timeout=5)
+            return r.json().get("dunningPlanId") if r.status_code == 200 else None
+
+        wait_until(lambda: workflow() == "wf_direct_debit", 30, what="the direct debit workflow")
+    finally:
+        worker.stop()
+        web.stop()

@@ -63,7 +63,7 @@ def directory(hub):  # type: ignore[no-untyped-def]
     return hub
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(case=a_batch())
 def test_assign_many_matches_assign_one_request_at_a_time(directory, case):  # type: ignore[no-untyped-def]
     hub, (earlier, requests, source, minutes) = directory, case
