@@ -30,6 +30,7 @@ run: install
 lint: install
 	$(BIN)/ruff check hub connectors worker
 	$(BIN)/lint-imports
+	$(BIN)/mypy hub connectors worker
 
 test-sqlite: install
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -44,7 +44,8 @@ def validate(paths: tuple[Path, ...], strict: bool) -> None:
     """Check recipe files or folders (default: HUB_RECIPES_DIR); exit status 1 on errors."""
     options = _options(strict)
     targets = paths or (Path(hub_of_app().settings.recipes_dir),)
-    problems, count = [], 0
+    problems: list = []
+    count = 0
     for target in targets:
         if target.is_dir():
             result = check_recipe_dir(target, options=options)
@@ -91,7 +92,7 @@ def _run_cases(recipes, name: str | None) -> None:  # type: ignore[no-untyped-de
     results = run_all_tests(chosen)
     for result in results:
         click.echo(str(result))
-    failed = sum(1 for r in results if not r.passed)
+    failed = len([r for r in results if not r.passed])
     click.echo(f"{len(results)} test case(s), {failed} failed")
     sys.exit(1 if failed else 0)
 

@@ -8,11 +8,12 @@ still acknowledged. If publishing to the broker fails, the events stay `received
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -26,6 +27,8 @@ from hub.errors import HubError, MalformedBody, SignatureVerificationError
 from hub.queue import PROCESS_EVENT
 
 log = logging.getLogger(__name__)
+INBOX = cast(Table, InboxEvent.__table__)
+DELIVERIES = cast(Table, WebhookDelivery.__table__)
 
 # Headers that carry credentials or signatures are never stored.
 SECRET_HEADERS = {"authorization", "stripe-signature", "intuit-signature", "cookie", "x-api-key"}
@@ -80,7 +83,7 @@ def _store(
         if not inserted:
             return [], len(notes)  # all duplicates: leaving the block rolls the delivery back
         to_process = [row.id for row in inserted if row.status == RECEIVED]
-        uow.after_commit(lambda: publish(hub, to_process))
+        uow.after_commit(lambda: _publish_quietly(hub, to_process))
         uow.commit()
         return [row.id for row in inserted], len(notes) - len(inserted)
 
@@ -93,7 +96,7 @@ def store_polled(hub: Hub, connection: str, connector: str, notes: list[Notifica
 def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
     """INSERT ... ON CONFLICT DO NOTHING RETURNING: only new rows come back."""
     insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
-    return (insert_(InboxEvent.__table__)
+    return (insert_(INBOX)
             .on_conflict_do_nothing(index_elements=["connection", "vendor_event_id"])
             .returning(InboxEvent.id, InboxEvent.status))
 
@@ -101,7 +104,7 @@ def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
 def _insert_delivery(db: Connection, connection: str, request: WebhookRequest) -> int:
     params = {"connection": connection, "received_at": request.received_at,
               "headers": safe_headers(request.headers), "body": request.body}
-    return db.execute(insert(WebhookDelivery.__table__).returning(WebhookDelivery.id), params).scalar_one()
+    return db.execute(insert(DELIVERIES).returning(WebhookDelivery.id), params).scalar_one()
 
 
 def _inbox_values(
@@ -118,15 +121,20 @@ def _inbox_values(
     }
 
 
-def safe_headers(headers: Iterable[tuple[str, str]] | dict) -> dict[str, str]:
-    items = headers.items() if isinstance(headers, dict) else headers
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    items = headers.items()
     return {k.lower(): v for k, v in items if k.lower() not in SECRET_HEADERS}
+
+
+def _publish_quietly(hub: Hub, inbox_ids: list[int]) -> None:
+    publish(hub, inbox_ids)
 
 
 def publish(hub: Hub, inbox_ids: list[int], stamp: bool = False) -> int:
     """Enqueue processing of these events. Those the broker refused lose their enqueued_at, so
     the sweeper publishes them once it is back; with ``stamp``, those it took get one."""
-    sent, refused = [], []
+    sent: list[int] = []
+    refused: list[int] = []
     for inbox_id in inbox_ids:
         (sent if hub.queue.enqueue(PROCESS_EVENT, inbox_id) else refused).append(inbox_id)
     changes = [(ids, value) for ids, value in [(refused, None), (sent if stamp else [], utcnow())] if ids]
