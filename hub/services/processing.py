@@ -73,6 +73,11 @@ def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Process
 
 def _apply_once(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     loaded = hub.recipes.current()
+    if loaded.refused and not loaded.recipes:
+        # Never loaded a good set: running none would mark events done with nothing applied.
+        errors = "; ".join(str(p) for p in loaded.problems if p.is_error)[:1000]
+        raise ConfigError(f"the recipes folder was refused, fix it and replay: {errors}",
+                          code="recipes_refused")
     with hub.uow() as uow:
         row = _lock(uow.session, inbox_id)
         if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED):

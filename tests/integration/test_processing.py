@@ -208,3 +208,14 @@ def test_two_events_of_one_new_customer_processed_at_once(client, demo, is_postg
         t.join()
     assert results == {first: "processed", second: "processed"}
     assert customer_state(demo, "cus_race") == ("wf_direct_debit", "sepa_debit")  # the newer one
+
+
+def test_refused_recipe_folder_fails_events_as_config_instead_of_dropping_them(client, demo, tmp_path, admin):  # type: ignore[no-untyped-def]
+    broken = tmp_path / "broken-recipes"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("name: bad\nbogus: 1\n")
+    demo.settings = demo.settings.with_overrides({"recipes_dir": str(broken)})
+    inbox_id = post(client, pm_event("evt_refused", "cus_refused", "card", 1795340000))
+    assert process_event(demo, inbox_id).status == "failed"
+    runs = client.get("/api/v1/runs?status=failed&error_class=config", headers=admin).json["runs"]
+    assert len(runs) == 1 and "recipes folder was refused" in runs[0]["message"]
