@@ -44,26 +44,16 @@ def max_rss_mib() -> float:
 
 
 def create_database(server: str) -> str:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    """A fresh database beside `server`, created the way the test suite creates its own."""
+    from tests.conftest import _create_postgres_database
 
-    url = make_url(server)
-    name = f"hub_bench_{os.getpid()}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    return _create_postgres_database(server)
 
 
 def drop_database(server: str, url: str) -> None:
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
+    from tests.conftest import _drop_postgres_database
 
-    admin = create_engine(make_url(server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
-    admin.dispose()
+    _drop_postgres_database(server, url)
 
 
 def seed(hub: Any, customers: int) -> None:
@@ -158,6 +148,31 @@ def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
     print(f"max RSS:         {rss_before:.1f} MiB before upload, {max_rss_mib():.1f} MiB after")
     if counts[2] != bad or counts[3] != args.lines:
         raise SystemExit("unexpected counts")
+    if args.per_line:
+        per_line(hub, args.per_line)
+
+
+def per_line(hub: Any, lines: int) -> None:
+    """For comparison: the same writes through assign(), one customer at a time."""
+    from sqlalchemy import text
+
+    from hub.db.types import utcnow
+    from hub.services.assignment import AssignmentService, Cause, FieldWrite
+
+    with hub.db.engine.connect() as conn:  # customers the import did not touch: its bad lines
+        ids = list(conn.execute(text("SELECT id FROM customers WHERE workflow_id IS NULL LIMIT :n"),
+                                {"n": lines}).scalars())
+    started, at = time.perf_counter(), utcnow()
+    for start in range(0, len(ids), 1000):
+        with hub.uow() as uow:
+            service = AssignmentService(uow.session)
+            for n, cid in enumerate(ids[start:start + 1000], start=start):
+                service.assign(cid, [FieldWrite("workflow", f"wf_{n % 5}"),
+                                     FieldWrite("account_managers", (MANAGERS[n % 40],))],
+                               source="csv", occurred_at=at, cause=Cause("bench", str(n)))
+            uow.commit()
+    seconds = time.perf_counter() - started
+    print(f"assign() per line: {len(ids):,} lines in {seconds:.2f} s, {len(ids) / seconds:,.0f} lines/s")
 
 
 def main() -> None:
@@ -166,6 +181,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=None, help="default: as many as lines")
     parser.add_argument("--bad-share", type=float, default=0.02)
     parser.add_argument("--chunk", type=int, default=1000, help="lines per transaction")
+    parser.add_argument("--per-line", type=int, default=0, metavar="N",
+                        help="then time N lines through assign() one by one, for comparison")
     parser.add_argument("--server", default=os.environ.get(
         "HUB_BENCH_DATABASE_URL", "postgresql+psycopg://root@127.0.0.1:5432/test"))
     args = parser.parse_args()

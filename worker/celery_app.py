@@ -30,6 +30,7 @@ def beat_schedule(settings) -> dict:  # type: ignore[no-untyped-def]
     """Periodic jobs: the inbox sweeper, due retries, vendor polls and inbox pruning."""
     return {
         "sweep-inbox": {"task": "hub.sweep_inbox", "schedule": float(settings.sweep_seconds)},
+        "sweep-imports": {"task": "hub.sweep_imports", "schedule": float(settings.sweep_seconds)},
         "enqueue-due-retries": {"task": "hub.enqueue_due_retries", "schedule": 5.0},
         "poll-salesforce": {"task": "hub.poll_salesforce",
                             "schedule": float(settings.salesforce_poll_seconds)},

@@ -34,6 +34,12 @@ def sweep_inbox() -> int:
                                     lost_after=timedelta(seconds=settings.lost_after_seconds))
 
 
+@shared_task(name="hub.sweep_imports", acks_late=True)
+def sweep_imports() -> int:
+    """Publish imports queued while the broker was down, and imports whose worker went silent."""
+    return imports.enqueue_stalled_imports(_hub())
+
+
 @shared_task(name="hub.enqueue_due_retries", acks_late=True)
 def enqueue_due_retries() -> int:
     return retries.enqueue_due_retries(_hub())
@@ -65,7 +71,7 @@ def run_replay_job(job_id: int) -> str:
     return replay.run_replay_job(_hub(), job_id)
 
 
-@shared_task(name="hub.process_import", acks_late=True, reject_on_worker_lost=True)
+@shared_task(name="hub.process_import", acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
 def process_import(import_id: int) -> str:
     """Idempotent and resumable: a redelivery continues after the last committed chunk."""
     return imports.process_import(_hub(), import_id)

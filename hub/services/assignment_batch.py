@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hub.db import bulk
@@ -34,11 +34,11 @@ from hub.services.assignment import (
     decide,
 )
 
-CUSTOMERS = Customer.__table__
-MANAGERS = CustomerAccountManager.__table__
-USERS = User.__table__
-OWNERS = FieldAssignment.__table__
-HISTORY = AssignmentHistory.__table__
+CUSTOMERS = cast(Table, Customer.__table__)
+MANAGERS = cast(Table, CustomerAccountManager.__table__)
+USERS = cast(Table, User.__table__)
+OWNERS = cast(Table, FieldAssignment.__table__)
+HISTORY = cast(Table, AssignmentHistory.__table__)
 NO_OWNER = Ownership(None, None)
 
 

@@ -7,9 +7,9 @@ writes each piece as it arrives, the worker reads one piece at a time.
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from hub.db.engine import Database
@@ -17,7 +17,7 @@ from hub.db.models import ImportFileChunk
 from hub.imports.decoding import MeteredStream
 
 PIECE_BYTES = 1024 * 1024
-CHUNKS = ImportFileChunk.__table__
+CHUNKS = cast(Table, ImportFileChunk.__table__)
 
 
 class FileSink:

@@ -13,7 +13,7 @@ import json
 import logging
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -32,10 +32,10 @@ from hub.services.imports_run import process_import as process_import  # the wor
 
 log = logging.getLogger(__name__)
 
-Mapping_ = dict[str, str | None]
+ColumnMapping = dict[str, str | None]
 
 
-def parse_mapping(raw: str | None) -> Mapping_ | None:
+def parse_mapping(raw: str | None) -> ColumnMapping | None:
     """The optional `mapping` form field: a JSON object, target → the file's column (or null)."""
     if raw is None or not raw.strip():
         return None
@@ -47,7 +47,7 @@ def parse_mapping(raw: str | None) -> Mapping_ | None:
     return check_mapping(mapping)
 
 
-def check_mapping(mapping: Any) -> Mapping_ | None:
+def check_mapping(mapping: Any) -> ColumnMapping | None:
     if mapping is None:
         return None
     if not isinstance(mapping, dict) or not all(
@@ -62,7 +62,7 @@ def create_import(
     hub: Hub,
     stream: BinaryIO,
     filename: str | None,
-    mapping: Mapping_ | None,
+    mapping: ColumnMapping | None,
     requested_by: str | None,
 ) -> CsvImport:
     """Check the file's head, store the file and create the queued import, all or nothing."""
@@ -73,7 +73,7 @@ def create_import(
         uow.session.flush()
         _read_and_store(uow.session, row, stream, hub.settings.import_max_bytes)
         import_id = row.id
-        uow.after_commit(lambda: publish(hub, [import_id]))
+        uow.after_commit(lambda: _publish_one(hub, import_id))
         uow.commit()
     log.info("import %s queued: %s (%d bytes) by %s", row.id, row.filename, row.total_bytes,
              requested_by)
@@ -82,7 +82,7 @@ def create_import(
 
 def _read_and_store(session: Session, row: CsvImport, stream: BinaryIO, max_bytes: int) -> None:
     tee = TeeStream(stream, FileSink(session, row.id), max_bytes)
-    reader = open_csv(tee, row.mapping, max_bytes=None)  # the tee enforces the limit
+    reader = open_csv(cast(BinaryIO, tee), row.mapping, max_bytes=None)  # the tee enforces the limit
     if next(iter(reader), None) is None:
         raise MalformedBody("The file has a header but no lines to import",
                             details={"reason": "empty_file"})
@@ -90,6 +90,10 @@ def _read_and_store(session: Session, row: CsvImport, stream: BinaryIO, max_byte
     row.headers = reader.headers
     row.column_map = reader.column_map
     row.encoding, row.delimiter = reader.encoding, reader.delimiter
+
+
+def _publish_one(hub: Hub, import_id: int) -> None:
+    publish(hub, [import_id])
 
 
 def publish(hub: Hub, import_ids: list[int]) -> int:

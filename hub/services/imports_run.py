@@ -14,8 +14,10 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import BinaryIO, cast
 
 import requests
+from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from hub.bootstrap import Hub
@@ -96,7 +98,8 @@ def _claim(hub: Hub, import_id: int) -> Claim | None:
 
 def _apply_file(hub: Hub, claim: Claim, chunk_lines: int) -> bool:
     """Stream the stored file from the start, skipping lines committed by an earlier run."""
-    reader = open_csv(StoredFile(hub.db, claim.import_id), claim.mapping, max_bytes=None)
+    stream = cast(BinaryIO, StoredFile(hub.db, claim.import_id))
+    reader = open_csv(stream, claim.mapping, max_bytes=None)
     with hub.uow() as uow:
         workflows = WorkflowNames.load(uow.session)
     for chunk in chunks(_after(reader, claim.last_line), chunk_lines):
@@ -132,7 +135,7 @@ def _apply_chunk(
 def _store_failures(session: Session, import_id: int, result: ChunkResult) -> None:
     rows = [{"import_id": import_id, "line_number": line.line_number, "raw": line.raw,
              "error": message} for line, message in result.failures]
-    bulk.insert_rows(session, ImportLineError.__table__, rows)
+    bulk.insert_rows(session, cast(Table, ImportLineError.__table__), rows)
 
 
 def _end(hub: Hub, claim: Claim, status: str | None, message: str | None) -> str:

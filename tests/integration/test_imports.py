@@ -340,6 +340,28 @@ def test_the_sweeper_republishes_an_import_whose_worker_went_silent(client, admi
     assert enqueue_stalled_imports(seeded, older_than=timedelta(0), lost_after=timedelta(0)) == 0
 
 
+def test_a_quote_never_closed_further_down_fails_the_import_and_keeps_what_was_applied(  # type: ignore[no-untyped-def]
+    client, admin, seeded
+):
+    body = csv_bytes([HEADER, ["cus_1", "ann@example.com", "Standard"]]) + b'cus_2,"bob@example.com\r\n'
+    import_id = upload(client, admin, body).json["id"]  # the head of the file is fine
+    assert process_import(seeded, import_id, chunk_lines=1) == "failed"
+    result = client.get(f"/api/v1/imports/{import_id}", headers=admin).json
+    assert result["message"] == ("The file could not be processed: The quoted cell that starts on "
+                                 'line 3 is never closed (a missing ")')
+    assert result["counts"]["updated"] == 1
+    assert customer(client, admin, "cus_1")["dunningPlanId"] == "wf_std"
+
+
+def test_an_import_interrupted_too_often_is_given_up(client, admin, seeded):  # type: ignore[no-untyped-def]
+    import_id = upload(client, admin, SIX_LINES).json["id"]
+    with seeded.uow() as uow:
+        uow.session.execute(update(CsvImport).values(status="running", attempts=5))
+        uow.commit()
+    assert process_import(seeded, import_id) == "failed"
+    assert import_row(seeded, import_id).message == "Gave up after 5 attempts; 0 lines were processed"
+
+
 # -- telling people ----------------------------------------------------------------------------
 
 
