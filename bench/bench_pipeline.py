@@ -114,6 +114,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--web-workers", type=int, default=3)
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread)")
+    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--ingest-only", action="store_true")
     args = parser.parse_args()
     server = os.environ.get("HUB_BENCH_POSTGRES_URL", f"postgresql+psycopg://{os.environ.get('USER', 'root')}@127.0.0.1:5432/test")
     database = _create_postgres_database(server)
@@ -129,7 +132,8 @@ def main() -> None:
         for command in (["db", "upgrade"], ["demo"]):
             subprocess.run([str(Path(sys.executable).parent / "hub"), *command], env=env, cwd=ROOT,
                            check=True, capture_output=True)
-        web, url = start_web(env, logs, workers=args.web_workers)
+        web, url = start_web(env, logs, workers=args.web_workers,
+                             extra=["--worker-class", args.worker_class, "--threads", str(args.threads)])
         processes.append(web)
         port = int(url.rsplit(":", 1)[1])
         payloads = [request_bytes(port, event(n)) for n in range(args.events)]
@@ -140,6 +144,8 @@ def main() -> None:
         print(f"ingest: {len(payloads)} webhooks in {elapsed:.2f}s = {len(payloads) / elapsed:,.0f}/s; "
               f"p50 {statistics.median(latencies) * 1000:.1f} ms, "
               f"p99 {latencies[int(len(latencies) * 0.99) - 1] * 1000:.1f} ms; statuses {statuses}")
+        if args.ingest_only:
+            return
         started = time.perf_counter()
         processes.append(start_worker(env, logs, concurrency=args.worker_concurrency, beat=False))
         wait_until(lambda: count_processed(database) >= args.events, 1800, every=0.5, what="processing")

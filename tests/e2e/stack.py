@@ -64,10 +64,11 @@ class Process:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
 
 
-def start_web(env: dict[str, str], log_dir: Path, workers: int = 2, port: int | None = None) -> tuple[Process, str]:
+def start_web(env: dict[str, str], log_dir: Path, workers: int = 2, port: int | None = None,
+              extra: list[str] | None = None) -> tuple[Process, str]:
     port = port or free_port()
     args = [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--log-level", "warning", "wsgi:app"]
+            "--log-level", "warning", *(extra or []), "wsgi:app"]
     web = Process("web", args, env, log_dir)
     url = f"http://127.0.0.1:{port}"
 
