@@ -219,3 +219,17 @@ def test_refused_recipe_folder_fails_events_as_config_instead_of_dropping_them(c
     assert process_event(demo, inbox_id).status == "failed"
     runs = client.get("/api/v1/runs?status=failed&error_class=config", headers=admin).json["runs"]
     assert len(runs) == 1 and "recipes folder was refused" in runs[0]["message"]
+
+
+@responses.activate
+def test_vendor_429_retry_after_sets_the_next_attempt(client, demo):  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime, timedelta
+
+    responses.get(f"{STRIPE_API}/v1/customers/cus_TbQ8mJ2kP4xY7a", status=429,
+                  headers={"Retry-After": "120"},
+                  json={"error": {"message": "Too many requests", "type": "rate_limit_error"}})
+    inbox_id = post(client, sample_updated())
+    assert process_event(demo, inbox_id).status == "retrying"
+    with demo.uow() as uow:
+        run = uow.session.scalars(select(RecipeRun)).one()
+        assert run.next_attempt_at >= datetime.now(UTC) + timedelta(seconds=115)
