@@ -29,13 +29,17 @@ bp = Blueprint("metrics", __name__)
 class Metrics:
     def __init__(self, hub: Any) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+        # In multiprocess mode the counters write to files and are read back, summed over all
+        # processes, by the MultiProcessCollector: registering them here too would count twice.
+        own = None if multiprocess else self.registry
         self.requests = Counter("hub_http_requests_total", "HTTP requests by route and status",
-                                ["route", "method", "status"], registry=self.registry)
+                                ["route", "method", "status"], registry=own)
         self.webhooks = Counter("hub_webhooks_total", "Webhook deliveries by connection and outcome "
                                 "(accepted, duplicate, refused_signature, malformed, unavailable)",
-                                ["connection", "outcome"], registry=self.registry)
+                                ["connection", "outcome"], registry=own)
         self.registry.register(DatabaseGauges(hub))
-        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        if multiprocess:
             MultiProcessCollector(self.registry)
 
     def exposition(self) -> bytes:

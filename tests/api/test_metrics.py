@@ -10,3 +10,25 @@ def test_metrics_count_requests_webhooks_runs_and_lag(client, admin):  # type: i
     assert 'hub_http_requests_total{method="GET",route="/api/v1/customers",status="200"} 1.0' in text
     assert "hub_queue_lag_seconds 0.0" in text
     assert "# TYPE hub_runs gauge" in text
+
+
+def test_multiprocess_mode_sums_counters_without_duplicates(settings, tmp_path):  # type: ignore[no-untyped-def]
+    """`hub serve` sets PROMETHEUS_MULTIPROC_DIR; two apps (two gunicorn workers) add up.
+    prometheus_client reads that variable when imported, hence a fresh interpreter."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from hub.app import create_app\n"
+        "first = create_app({'database_url': %r}).test_client()\n"
+        "first.get('/healthz')\n"
+        "# a process started after others wrote their counters (a restarted worker) must start\n"
+        "second = create_app({'database_url': %r}).test_client()\n"
+        "second.get('/healthz')\n"
+        "print(second.get('/metrics').data.decode())\n" % (settings.database_url, settings.database_url)
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert 'hub_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in out

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.e2e.conftest import created_event, signed
-from tests.e2e.stack import BIN, ROOT, start_web, start_worker, wait_until
+from tests.e2e.stack import BIN, ROOT, Process, free_port, start_web, start_worker, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -29,9 +29,24 @@ def embedded_env(tmp_path, is_postgres):  # type: ignore[no-untyped-def]
     return env
 
 
+def start_serve(env: dict[str, str], log_dir) -> tuple[Process, str]:  # type: ignore[no-untyped-def]
+    """`hub serve`, as `make run` starts it: gunicorn, a worker with beat, supervised."""
+    port = free_port()
+    serve = Process("serve", [str(BIN / "hub"), "serve", "--port", str(port)], env, log_dir)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return requests.get(f"{url}/healthz", timeout=1).status_code == 200
+        except requests.RequestException:
+            return False
+
+    wait_until(up, 60, what="hub serve")
+    return serve, url
+
+
 def test_signed_stripe_event_assigns_the_card_workflow_within_seconds(embedded_env, tmp_path):  # type: ignore[no-untyped-def]
-    web, url = start_web(embedded_env, tmp_path)
-    worker = start_worker(embedded_env, tmp_path, concurrency=1, beat=False)
+    serve, url = start_serve(embedded_env, tmp_path)
     admin = {"Authorization": "Bearer embedded-admin"}
     try:
         assert requests.get(f"{url}/healthz", timeout=5).json() == {
@@ -49,9 +64,11 @@ def test_signed_stripe_event_assigns_the_card_workflow_within_seconds(embedded_e
         detail = requests.get(f"{url}/api/v1/runs/{run['id']}", headers=admin, timeout=5).json()
         branch = [t for t in detail["trace"] if t.get("kind") == "branch"]
         assert branch, detail["trace"]
+        metrics = requests.get(f"{url}/metrics", timeout=5).text
+        assert 'hub_webhooks_total{connection="stripe",outcome="accepted"}' in metrics
+        assert serve.proc.poll() is None, serve.tail()  # every supervised process still up
     finally:
-        worker.stop()
-        web.stop()
+        serve.stop()
 
 
 def test_try_webhook_command_drives_the_running_hub(embedded_env, tmp_path):  # type: ignore[no-untyped-def]
