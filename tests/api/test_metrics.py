@@ -19,14 +19,15 @@ def test_multiprocess_mode_sums_counters_without_duplicates(settings, tmp_path):
     import subprocess
     import sys
 
+    config = repr({"database_url": settings.database_url})
     script = (
         "from hub.app import create_app\n"
-        "first = create_app({'database_url': %r}).test_client()\n"
+        f"first = create_app({config}).test_client()\n"
         "first.get('/healthz')\n"
         "# a process started after others wrote their counters (a restarted worker) must start\n"
-        "second = create_app({'database_url': %r}).test_client()\n"
+        f"second = create_app({config}).test_client()\n"
         "second.get('/healthz')\n"
-        "print(second.get('/metrics').data.decode())\n" % (settings.database_url, settings.database_url)
+        "print(second.get('/metrics').data.decode())\n"
     )
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
