@@ -45,3 +45,15 @@ def test_connections_file_placeholders_see_the_whole_environment(tmp_path):
     connection = Connections(s).all()["stripe-eu"]
     assert connection.config["webhook_secret"] == "whsec_eu"
     assert "whsec_eu" not in repr(connection) and "whsec_eu" not in repr(s)
+
+
+def test_readme_lists_every_setting():
+    from dataclasses import fields
+    from pathlib import Path
+
+    from hub.config import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [f"HUB_{f.name.upper()}" for f in fields(Settings)
+               if f.name not in ("env", "process_env") and f"HUB_{f.name.upper()}" not in readme]
+    assert missing == []
