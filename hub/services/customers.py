@@ -18,6 +18,7 @@ from hub.services.assignment import (
     CUSTOM_PREFIX,
     WORKFLOW,
     AssignmentService,
+    AssignRequest,
     Cause,
     FieldOutcome,
     FieldWrite,
@@ -33,6 +34,7 @@ PROFILE_FIELDS = {
     "sourceSystem": "source_system",
 }
 MAX_LIMIT = 500
+BULK_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -195,11 +197,11 @@ def bulk_assign(
     counts: dict[str, int] = {}
     ids = list(session.scalars(flt.apply(select(Customer.id)).order_by(Customer.external_id)))
     service = AssignmentService(session)
-    for customer_id in ids:
-        for outcome in service.assign(
-            customer_id, write.writes, source="manual", occurred_at=write.occurred_at, cause=cause
-        ):
-            counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    for start in range(0, len(ids), BULK_CHUNK):  # the batch path the CSV import uses
+        requests = [AssignRequest(cid, write.writes, cause) for cid in ids[start:start + BULK_CHUNK]]
+        for outcomes in service.assign_many(requests, source="manual", occurred_at=write.occurred_at):
+            for outcome in outcomes:
+                counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
     return {"matched": len(ids), "outcomes": counts}
 
 

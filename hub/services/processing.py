@@ -8,7 +8,6 @@ Idempotent: the inbox row is locked and checked first, so an event that was alre
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -189,7 +188,6 @@ def _new_run(session: Session, row: InboxEvent, event: dict[str, Any], customer:
         status=run_status.SUCCEEDED, started_at=utcnow(), replay_of_id=replay_of,
         attempts=1,
     )
-    run._t0 = time.perf_counter()  # type: ignore[attr-defined]
     session.add(run)
     session.flush()
     return run
@@ -209,5 +207,3 @@ def _skipped_run(session: Session, row: InboxEvent, event: dict[str, Any] | None
     session.flush()
     return run
 
-
-__all__ = ["ConfigError", "Processed", "apply_event", "process_event", "stored_notification"]

@@ -60,12 +60,12 @@ def _reprocess_event(hub: Any, event_id: int, run_id: int) -> dict[str, Any]:
         uow.commit()
     result = process_event(hub, event_id)
     with hub.uow() as uow:
-        runs = [run_dict(uow.session.get(RecipeRun, rid), detail=True) for rid in result.run_ids]
-        for rid in result.run_ids:
-            uow.session.get(RecipeRun, rid).replay_of_id = run_id
+        runs = [uow.session.get(RecipeRun, rid) for rid in result.run_ids]
+        for run in runs:
+            run.replay_of_id = run_id
         uow.commit()
-    return {"replayOf": run_id, "dryRun": False, "version": "current", "status": result.status,
-            "runs": [{**r, "replayOf": run_id} for r in runs]}
+        return {"replayOf": run_id, "dryRun": False, "version": "current", "status": result.status,
+                "runs": [run_dict(run, detail=True) for run in runs]}
 
 
 def _recipes_for(hub: Any, loaded: LoadedRecipes, name: str | None, number: int | None,

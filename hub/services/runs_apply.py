@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -92,8 +91,7 @@ def _status_of(outcomes: list, matched: bool) -> tuple[str, str, None]:
 def _finish(run: RecipeRun, status: str, message: str, error_class: str | None) -> None:
     run.status, run.message, run.error_class = status, message, error_class
     run.finished_at = utcnow()
-    started = getattr(run, "_t0", None)
-    run.duration_ms = round((time.perf_counter() - started) * 1000, 3) if started else None
+    run.duration_ms = round((run.finished_at - run.started_at).total_seconds() * 1000, 3)
 
 
 def dry_outcomes(session: Session, customer: Customer | None, recipe: Recipe,
