@@ -9,9 +9,11 @@ An import that is finished is left alone: a redelivery changes nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO, cast
@@ -63,7 +65,9 @@ def process_import(hub: Hub, import_id: int, chunk_lines: int = CHUNK_LINES) -> 
     if claim is None:
         return _status(hub, import_id)
     try:
-        if not _apply_file(hub, claim, chunk_lines):
+        with _rare_garbage_collection():
+            applied = _apply_file(hub, claim, chunk_lines)
+        if not applied:
             return SUPERSEDED
     except HubError as exc:
         if exc.retryable:  # database hiccup: the import stays running; the sweeper resumes it
@@ -71,6 +75,24 @@ def process_import(hub: Hub, import_id: int, chunk_lines: int = CHUNK_LINES) -> 
         _end(hub, claim, IMPORT_FAILED, f"The file could not be processed: {exc.message}")
         return IMPORT_FAILED
     return _end(hub, claim, None, None)
+
+
+@contextmanager
+def _rare_garbage_collection() -> Iterator[None]:
+    """Let the collector run every 50,000 allocations instead of every 700 while lines flow.
+
+    A chunk allocates tens of thousands of short-lived containers (lines, rows, outcomes); with
+    CPython's default thresholds that triggers older-generation collections which walk the
+    whole worker heap (SQLAlchemy, Celery, the recipes) many times per chunk: measured, half of
+    the import's Python time. The objects die with their chunk, so collecting rarely keeps
+    memory as flat. The thresholds are restored afterwards.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _claim(hub: Hub, import_id: int) -> Claim | None:
