@@ -1,6 +1,7 @@
 """Benchmark the CSV assignment import on PostgreSQL: lines per second and peak memory.
 
     python bench/bench_import.py [--lines N] [--customers N] [--bad-share 0.02]
+                                 [--parallelism 2] [--chunk 1000]
                                  [--server postgresql+psycopg://root@127.0.0.1:5432/test]
 
 Creates a fresh database `hub_bench_<pid>` beside the server URL's database (as the test suite
@@ -110,7 +111,8 @@ def run(args: argparse.Namespace) -> None:
     url = create_database(args.server)
     try:
         migrate.upgrade(url)
-        settings = load_settings(environ={}, overrides={"database_url": url, "import_max_bytes": 2**40})
+        settings = load_settings(environ={}, overrides={
+            "database_url": url, "import_max_bytes": 2**40, "import_parallelism": args.parallelism})
         hub = build_hub(settings, queue=NoBroker())
         started = time.perf_counter()
         seed(hub, args.customers)
@@ -181,6 +183,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=None, help="default: as many as lines")
     parser.add_argument("--bad-share", type=float, default=0.02)
     parser.add_argument("--chunk", type=int, default=1000, help="lines per transaction")
+    parser.add_argument("--parallelism", type=int, default=2,
+                        help="parts the import is split into (HUB_IMPORT_PARALLELISM)")
     parser.add_argument("--per-line", type=int, default=0, metavar="N",
                         help="then time N lines through assign() one by one, for comparison")
     parser.add_argument("--server", default=os.environ.get(

@@ -27,6 +27,7 @@ class Settings:
     notify_url: str | None = None
     max_request_bytes: int = ONE_MIB
     import_max_bytes: int = 50 * ONE_MIB
+    import_parallelism: int = 2
     retry_max_attempts: int = 6
     retry_base_seconds: float = 10.0
     retry_max_seconds: float = 3600.0

@@ -1,9 +1,11 @@
 """Processing an import in the worker: stream the stored file, one transaction per chunk of lines.
 
-Each chunk commits its assignments, its failed lines and the import's progress (``last_line``)
-together, so a crashed import resumes after its last committed chunk and never applies a line
-twice. A run first *claims* the import (a fresh token); every chunk commits only while the claim
-is still its own, so when a redelivered task takes over, the older run stops at its next chunk.
+The lines are split into parts by customer and the parts are applied side by side
+(``hub.services.imports_parts``). Each chunk commits its assignments, its failed lines and its
+part's progress (``last_lines``) together, so a crashed import resumes after each part's last
+committed chunk and never applies a line twice. A run first *claims* the import (a fresh
+token); a chunk commits only if, holding the import's row lock, it finds the claim still its
+own, so when a redelivered task takes over, the older run's chunk rolls back and the run stops.
 An import that is finished is left alone: a redelivery changes nothing.
 """
 
@@ -12,7 +14,7 @@ from __future__ import annotations
 import gc
 import logging
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,9 +37,10 @@ from hub.db.models.imports import (
 from hub.db.types import utcnow
 from hub.errors import HubError
 from hub.imports.columns import TARGETS
-from hub.imports.reader import ImportLine, chunks, open_csv
+from hub.imports.reader import ImportLine, open_csv
 from hub.services.import_files import StoredFile, delete_file
 from hub.services.imports_lines import ChunkResult, LineContext, WorkflowNames, apply_lines
+from hub.services.imports_parts import PartAppliers, part_chunks
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +56,7 @@ class Claim:
 
     import_id: int
     token: str
-    last_line: int
+    last_lines: tuple[int, ...]  # per part: the last line already committed
     mapping: dict[str, str | None]
     context: LineContext
 
@@ -112,9 +115,11 @@ def _claim(hub: Hub, import_id: int) -> Claim | None:
             return None
         row.status, row.claim, row.heartbeat_at = IMPORT_RUNNING, str(uuid.uuid4()), now
         row.started_at = row.started_at or now
+        if not row.last_lines:  # the split is fixed once: a resumed run must split alike
+            row.last_lines = [0] * max(1, hub.settings.import_parallelism)
         uow.commit()
         mapping = {target: row.column_map.get(target) for target in TARGETS}
-        return Claim(row.id, row.claim, row.last_line, mapping,
+        return Claim(row.id, row.claim, tuple(row.last_lines), mapping,
                      LineContext(row.id, row.created_at, row.requested_by))
 
 
@@ -124,32 +129,44 @@ def _apply_file(hub: Hub, claim: Claim, chunk_lines: int) -> bool:
     reader = open_csv(stream, claim.mapping, max_bytes=None)
     with hub.uow() as uow:
         workflows = WorkflowNames.load(uow.session)
-    for chunk in chunks(_after(reader, claim.last_line), chunk_lines):
-        if not _apply_chunk(hub, claim, workflows, chunk, reader.bytes_read):
-            log.info("import %s: taken over by a newer run; this one stops", claim.import_id)
-            return False
-    return True
 
+    def apply(part: int, chunk: list[ImportLine], bytes_read: int) -> bool:
+        return _apply_chunk(hub, claim, part, workflows, chunk, bytes_read)
 
-def _after(lines: Iterable[ImportLine], last_line: int) -> Iterator[ImportLine]:
-    return (line for line in lines if line.line_number > last_line)
+    threaded = len(claim.last_lines) > 1 and hub.db.engine.dialect.name != "sqlite"
+    with PartAppliers(apply, len(claim.last_lines), threaded) as appliers:
+        for part, chunk in part_chunks(reader, claim.last_lines, chunk_lines):
+            if not appliers.submit(part, chunk, reader.bytes_read):
+                break
+    if not appliers.still_ours:
+        log.info("import %s: taken over by a newer run; this one stops", claim.import_id)
+    return appliers.still_ours
 
 
 def _apply_chunk(
-    hub: Hub, claim: Claim, workflows: WorkflowNames, chunk: list[ImportLine], bytes_read: int
+    hub: Hub, claim: Claim, part: int, workflows: WorkflowNames, chunk: list[ImportLine],
+    bytes_read: int,
 ) -> bool:
+    """Apply one chunk of one part and commit it with its progress, if the claim is still ours.
+
+    The import's row is locked last, just before the commit, so parts only queue for it
+    briefly; checking the claim under that lock orders this commit against a newer claim.
+    """
     with hub.uow() as uow:
-        row = uow.session.get(CsvImport, claim.import_id, with_for_update=True)
-        if row is None or row.claim != claim.token:
-            return False
         result = apply_lines(uow.session, chunk, workflows, claim.context)
-        _store_failures(uow.session, claim.import_id, result)
+        row = uow.session.get(CsvImport, claim.import_id, with_for_update=True,
+                              populate_existing=True)
+        if row is None or row.claim != claim.token:
+            return False  # leaving the block rolls the chunk back
+        _store_failures(uow.session, claim.import_id, result)  # its lines are ours alone now
         row.processed_lines += len(chunk)
-        row.last_line = chunk[-1].line_number
+        last_lines = list(row.last_lines)
+        last_lines[part] = chunk[-1].line_number
+        row.last_lines = last_lines
         row.updated += result.updated
         row.unchanged += result.unchanged
         row.failed += len(result.failures)
-        row.bytes_read, row.heartbeat_at = bytes_read, utcnow()
+        row.bytes_read, row.heartbeat_at = max(row.bytes_read, bytes_read), utcnow()
         uow.commit()
     return True
 

@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,10 @@ from sqlalchemy import func, select, update
 
 from hub.db.models import AssignmentHistory, CsvImport, ImportFileChunk
 from hub.db.types import utcnow
+from hub.imports.reader import ImportLine
 from hub.services import imports_run
 from hub.services.imports import enqueue_stalled_imports, process_import
+from hub.services.imports_parts import part_of
 from tests.factories import make_customer, make_user, make_workflow
 
 NOTIFY_URL = "https://hooks.example.com/services/T000/B000"
@@ -257,29 +260,60 @@ SIX_LINES = csv_bytes([HEADER] + [[f"cus_{i}", "ann@example.com", "Standard"] fo
 
 
 def test_a_crash_mid_file_resumes_after_the_last_committed_chunk(client, admin, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    # Two parts by customer: cus_1..cus_3 (lines 2, 3, 4 and 7) and cus_4, cus_404 (lines 5, 6).
+    assert [part_of(ImportLine(n, {}, ref, None, None), 2) for n, ref in enumerate(
+        ("cus_1", "cus_2", "cus_3", "cus_4", "cus_404"))] == [0, 0, 0, 1, 1]
     import_id = upload(client, admin, SIX_LINES).json["id"]
-    real, calls = imports_run.apply_lines, []
+    real = imports_run.apply_lines
 
-    def killed_on_second_chunk(*args, **kwargs):  # type: ignore[no-untyped-def]
-        calls.append(1)
-        if len(calls) == 2:
+    def killed_at_line_7(session, lines, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if any(line.line_number == 7 for line in lines):  # the first part's second chunk
             raise RuntimeError("worker killed")
-        return real(*args, **kwargs)
+        return real(session, lines, *args, **kwargs)
 
-    monkeypatch.setattr(imports_run, "apply_lines", killed_on_second_chunk)
+    monkeypatch.setattr(imports_run, "apply_lines", killed_at_line_7)
     with pytest.raises(RuntimeError):
         process_import(seeded, import_id, chunk_lines=2)
     halfway = import_row(seeded, import_id)
-    assert (halfway.status, halfway.processed_lines, halfway.last_line) == ("running", 2, 3)
-    assert cause_counts(seeded, import_id) == {f"{import_id}:2": 2, f"{import_id}:3": 2}
+    assert halfway.status == "running" and halfway.last_lines[0] == 3
+    # The second part's chunk ran beside the first part's (threads on PostgreSQL): committed
+    # whole or not at all, never half.
+    second_done = halfway.last_lines[1] == 6
+    assert halfway.processed_lines == (4 if second_done else 2)
+    assert cause_counts(seeded, import_id) == {f"{import_id}:2": 2, f"{import_id}:3": 2} | (
+        {f"{import_id}:5": 2} if second_done else {})
 
     monkeypatch.setattr(imports_run, "apply_lines", real)
     assert process_import(seeded, import_id, chunk_lines=2) == "error"
     done = import_row(seeded, import_id)
     assert (done.updated, done.unchanged, done.failed, done.attempts) == (5, 0, 1, 2)
+    assert (done.processed_lines, done.last_lines) == (6, [7, 6])
     assert cause_counts(seeded, import_id) == {f"{import_id}:{n}": 2 for n in (2, 3, 4, 5)} | {
         f"{import_id}:7": 1}  # every line applied exactly once
     assert customer(client, admin, "cus_1")["dunningPlanId"] == "wf_dd"
+
+
+def test_one_part_resumes_the_way_it_started(client, admin, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    # The split is fixed when the import is first claimed: changing the setting in between
+    # must not make the resumed run apply a line twice or skip one.
+    import_id = upload(client, admin, SIX_LINES).json["id"]
+    real = imports_run.apply_lines
+
+    def killed_at_line_5(session, lines, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if any(line.line_number == 5 for line in lines):
+            raise RuntimeError("worker killed")
+        return real(session, lines, *args, **kwargs)
+
+    monkeypatch.setattr(imports_run, "apply_lines", killed_at_line_5)
+    one_part = replace(seeded, settings=seeded.settings.with_overrides({"import_parallelism": 1}))
+    with pytest.raises(RuntimeError):
+        process_import(one_part, import_id, chunk_lines=2)
+    assert import_row(seeded, import_id).last_lines == [3]
+    monkeypatch.setattr(imports_run, "apply_lines", real)
+    assert process_import(seeded, import_id, chunk_lines=2) == "error"  # now set to 2 parts
+    assert import_row(seeded, import_id).last_lines == [7]
+    assert set(cause_counts(seeded, import_id).values()) == {1, 2}  # each line once: 2 fields
+    assert len(cause_counts(seeded, import_id)) == 5
 
 
 def test_a_redelivered_finished_import_changes_nothing(client, admin, seeded):  # type: ignore[no-untyped-def]
@@ -298,7 +332,7 @@ def test_a_newer_run_takes_over_and_the_older_one_stops(client, admin, seeded, m
     real, results = imports_run._apply_chunk, []
 
     def redelivered_meanwhile(hub, claim, *args):  # type: ignore[no-untyped-def]
-        if not results and claim.last_line == 0 and import_row(hub, import_id).processed_lines == 2:
+        if not results and claim.last_lines == (0, 0) and import_row(hub, import_id).processed_lines == 2:
             results.append(process_import(hub, import_id, chunk_lines=2))  # a second worker
         return real(hub, claim, *args)
 

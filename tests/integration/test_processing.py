@@ -11,7 +11,7 @@ import responses
 import stripe
 from sqlalchemy import func, select
 
-from hub.db.models import AssignmentHistory, Customer, InboxEvent, RecipeRun
+from hub.db.models import AssignmentHistory, Customer, RecipeRun
 from hub.services.demo import load_demo
 from hub.services.processing import process_event
 from hub.services.replay import replay_run

@@ -35,8 +35,10 @@ class CsvImport(Base):
     bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
     total_lines: Mapped[int] = mapped_column(Integer, default=0)
     processed_lines: Mapped[int] = mapped_column(Integer, default=0)
-    # Physical line number of the last line committed: a resumed import skips up to here.
-    last_line: Mapped[int] = mapped_column(Integer, default=0)
+    # Lines are split into parts by customer (hub.services.imports_run); per part, the physical
+    # line number of its last committed line: a resumed import skips each part up to there.
+    # Fixed (with the number of parts) when the import is first claimed.
+    last_lines: Mapped[list[int]] = mapped_column(JSONType, default=list)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
