@@ -69,8 +69,8 @@ def seed(hub: Any, customers: int) -> None:
                               "VALUES (gen_random_uuid()::text, :e, 'account_manager', 'active', now())"),
                          {"e": email})
         conn.execute(text(
-            "INSERT INTO customers (id, external_id, custom_fields, created_at, updated_at) "
-            "SELECT gen_random_uuid()::text, 'CUST-' || lpad(i::text, 7, '0'), '{}'::jsonb, now(), now() "
+            "INSERT INTO customers (id, external_id, custom_fields, ownership, created_at, updated_at) "
+            "SELECT gen_random_uuid()::text, 'CUST-' || lpad(i::text, 7, '0'), '{}'::jsonb, '{}'::jsonb, now(), now() "
             "FROM generate_series(0, :n - 1) AS i"), {"n": customers})
     with hub.db.engine.connect() as conn:
         conn.execute(text("ANALYZE"))

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.db.models import AssignmentHistory, Customer, FieldAssignment, User, Workflow
+from hub.db.models import AssignmentHistory, Customer, FieldOwner, User, Workflow
+from hub.db.models.customers import ownership_json, read_ownership
 from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.domain.precedence import Ownership
@@ -103,7 +104,7 @@ class AssignmentService:
         customer = locked if locked is not None and locked.id == customer_id else self._lock(customer_id)
         workflows = self._resolve_workflows(writes)
         refs = {**self._resolve_users(writes, create_missing=source == Source.SALESFORCE), **workflows}
-        owners = {fa.field: fa for fa in customer.assignments}
+        owners = read_ownership(customer.ownership)
         outcomes = [
             self._write_one(customer, owners, refs, w, source, occurred_at, cause) for w in writes
         ]
@@ -136,14 +137,10 @@ class AssignmentService:
         if not is_assignable_field(field):
             raise ValidationFailed(f"unknown field {field!r}")
         customer = self._lock(customer_id)
-        owner = next((fa for fa in customer.assignments if fa.field == field), None)
+        owners = read_ownership(customer.ownership)
+        owner = owners.pop(field, None)
         value = _current_value(customer, field)
-        self.session.execute(
-            delete(FieldAssignment).where(
-                FieldAssignment.customer_id == customer.id, FieldAssignment.field == field
-            )
-        )
-        self.session.expire(customer, ["assignments"])
+        customer.ownership = ownership_json(owners.values())
         outcome = FieldOutcome(
             field, "released", "released by an admin", owner.source if owner else None, value, value
         )
@@ -200,7 +197,7 @@ class AssignmentService:
     def _write_one(
         self,
         customer: Customer,
-        owners: dict[str, FieldAssignment],
+        owners: dict[str, FieldOwner],
         refs: dict[str, Any],
         write: FieldWrite,
         source: str,
@@ -222,17 +219,13 @@ class AssignmentService:
     def _own(
         self,
         customer: Customer,
-        owners: dict[str, FieldAssignment],
+        owners: dict[str, FieldOwner],
         field: str,
         source: str,
         occurred_at: datetime,
     ) -> None:
-        owner = owners.get(field)
-        if owner is None:
-            owner = FieldAssignment(customer_id=customer.id, field=field)
-            customer.assignments.append(owner)
-            owners[field] = owner
-        owner.source, owner.changed_at = source, occurred_at
+        owners[field] = FieldOwner(field, source, occurred_at)
+        customer.ownership = ownership_json(owners.values())  # a new dict: SQLAlchemy sees it
 
     def _record(
         self,

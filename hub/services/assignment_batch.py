@@ -2,7 +2,7 @@
 
 A CSV import applies a thousand lines per transaction. Going through assign() line by line costs
 several round trips and ORM flushes per customer; here the customers of a batch are locked and
-read with three queries, judged in memory with the very same decision (``assignment.decide``),
+read with two queries, judged in memory with the very same decision (``assignment.decide``),
 and written back with one set-based statement per kind of change (``hub.db.bulk``). Only
 AssignmentService calls this module: it is the assignment service's own bulk path, not a
 second writer.
@@ -19,7 +19,8 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from hub.db import bulk
-from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, FieldAssignment, User
+from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, FieldOwner, User
+from hub.db.models.customers import ownership_json, read_ownership
 from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.domain.precedence import Ownership
@@ -37,7 +38,6 @@ from hub.services.assignment import (
 CUSTOMERS = cast(Table, Customer.__table__)
 MANAGERS = cast(Table, CustomerAccountManager.__table__)
 USERS = cast(Table, User.__table__)
-OWNERS = cast(Table, FieldAssignment.__table__)
 HISTORY = cast(Table, AssignmentHistory.__table__)
 NO_OWNER = Ownership(None, None)
 
@@ -49,11 +49,13 @@ class CustomerState:
     workflow_id: str | None
     custom_fields: dict[str, Any]
     managers: dict[str, str]  # email → user id
-    owners: dict[str, Ownership]
+    owners: dict[str, FieldOwner]
     initial_managers: dict[str, str]
-    stored_owners: frozenset[str]  # fields that already have a field_assignments row
     changed: set[str] = field(default_factory=set)  # customer columns to write back
-    owned: set[str] = field(default_factory=set)  # fields whose ownership changed
+
+    @property
+    def ownership(self) -> dict[str, dict[str, str]]:
+        return ownership_json(self.owners.values())
 
     def value(self, name: str) -> Any:
         """The field's value as assignment._current_value() reads it from a Customer."""
@@ -115,20 +117,22 @@ def _judge(
     state: CustomerState, write: FieldWrite, source: str, occurred_at: datetime,
     user_ids: dict[str, str],
 ) -> FieldOutcome:
-    ownership = state.owners.get(write.field, NO_OWNER)
+    owner = state.owners.get(write.field)
+    ownership = Ownership(owner.source, owner.changed_at) if owner else NO_OWNER
     outcome, takes_ownership = decide(write, ownership, state.value(write.field), source, occurred_at)
     if outcome.outcome == precedence.APPLIED:
         state.set(write.field, outcome.new, user_ids)
     if takes_ownership:  # as assignment._own(): always this batch's source and time
-        state.owners[write.field] = Ownership(source, occurred_at)
-        state.owned.add(write.field)
+        state.owners[write.field] = FieldOwner(write.field, source, occurred_at)
+        state.changed.add("ownership")
     return outcome
 
 
 def load_states(session: Session, customer_ids: list[str]) -> dict[str, CustomerState]:
     """Lock the customers (in id order, so concurrent batches cannot deadlock) and read them."""
     locked = session.execute(
-        select(CUSTOMERS.c.id, CUSTOMERS.c.workflow_id, CUSTOMERS.c.custom_fields)
+        select(CUSTOMERS.c.id, CUSTOMERS.c.workflow_id, CUSTOMERS.c.custom_fields,
+               CUSTOMERS.c.ownership)
         .where(bulk.one_of(session, CUSTOMERS.c.id, customer_ids))
         .order_by(CUSTOMERS.c.id)
         .with_for_update(of=CUSTOMERS)
@@ -143,16 +147,10 @@ def load_states(session: Session, customer_ids: list[str]) -> dict[str, Customer
         .where(bulk.one_of(session, MANAGERS.c.customer_id, customer_ids))
     ):
         managers[cid][email] = user_id
-    owners: dict[str, dict[str, Ownership]] = {cid: {} for cid in customer_ids}
-    for cid, name, source, changed_at in session.execute(
-        select(OWNERS.c.customer_id, OWNERS.c.field, OWNERS.c.source, OWNERS.c.changed_at)
-        .where(bulk.one_of(session, OWNERS.c.customer_id, customer_ids))
-    ):
-        owners[cid][name] = Ownership(source, changed_at)
     return {
-        cid: CustomerState(workflow_id, dict(custom_fields or {}), managers[cid], owners[cid],
-                           dict(managers[cid]), frozenset(owners[cid]))
-        for cid, workflow_id, custom_fields in locked
+        cid: CustomerState(workflow_id, dict(custom_fields or {}), managers[cid],
+                           read_ownership(ownership), dict(managers[cid]))
+        for cid, workflow_id, custom_fields, ownership in locked
     }
 
 
@@ -183,13 +181,6 @@ def write_states(
     now = utcnow()
     _update_customers(session, states, now)
     _write_managers(session, states)
-    owned = [{"customer_id": cid, "field": name}
-             for cid, state in states.items() for name in sorted(state.owned)]
-    stamp = {"source": source, "changed_at": occurred_at, "updated_at": now}
-    bulk.insert_rows(session, OWNERS, [o for o in owned if o["field"] not in
-                                       states[o["customer_id"]].stored_owners], same=stamp)
-    bulk.update_rows(session, OWNERS, ("customer_id", "field"), [
-        o for o in owned if o["field"] in states[o["customer_id"]].stored_owners], same=stamp)
     bulk.insert_rows(session, HISTORY, history,
                      same={"source": source, "occurred_at": occurred_at, "recorded_at": now})
 
@@ -220,7 +211,5 @@ def _write_managers(session: Session, states: dict[str, CustomerState]) -> None:
 def _expire_loaded(session: Session, states: dict[str, CustomerState]) -> None:
     """Objects this session loaded before the batch must not show the old state afterwards."""
     for obj in list(session.identity_map.values()):
-        if (isinstance(obj, Customer) and obj.id in states) or (
-            isinstance(obj, FieldAssignment) and obj.customer_id in states
-        ):
+        if isinstance(obj, Customer) and obj.id in states:
             session.expire(obj)

@@ -163,7 +163,7 @@ def _customer_for(session: Session, connector: str, event: dict[str, Any]) -> Cu
             return None
         # empty relationships up front: a new customer needs no lazy loads
         customer = Customer(id=new_id(), external_id=data["external_id"], source_system=connector,
-                            custom_fields={}, account_managers=[], assignments=[])
+                            custom_fields={}, account_managers=[], ownership={})
         session.add(customer)
     _update_profile(customer, data, parse_time(event["occurred_at"], "occurred_at"))
     return customer

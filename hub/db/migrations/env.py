@@ -30,10 +30,25 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch migrations copy a table, drop it and rename the copy; with foreign keys on,
+        # SQLite's implicit DELETE on the drop would cascade into the tables that refer to it
+        # (a customer's account managers, an import's stored file). The pragma only works
+        # outside a transaction, so it goes to the driver before the migrations begin.
+        _foreign_keys(connection, "OFF")
     context.configure(connection=connection, target_metadata=target_metadata,
-                      render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
-    with context.begin_transaction():
-        context.run_migrations()
+                      render_as_batch=sqlite, compare_type=True)
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    finally:
+        if sqlite:
+            _foreign_keys(connection, "ON")
+
+
+def _foreign_keys(connection, state: str) -> None:  # type: ignore[no-untyped-def]
+    connection.connection.dbapi_connection.execute(f"PRAGMA foreign_keys={state}")
 
 
 if context.is_offline_mode():

@@ -5,7 +5,7 @@ from hub.db.models.customers import (
     AssignmentHistory,
     Customer,
     CustomerAccountManager,
-    FieldAssignment,
+    FieldOwner,
     User,
     Workflow,
 )
@@ -22,7 +22,7 @@ __all__ = [
     "CsvImport",
     "Customer",
     "CustomerAccountManager",
-    "FieldAssignment",
+    "FieldOwner",
     "ImportFileChunk",
     "ImportLineError",
     "InboxEvent",

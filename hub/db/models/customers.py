@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -58,9 +60,15 @@ class Customer(Base):
     account_managers: Mapped[list[User]] = relationship(
         secondary="customer_account_managers", lazy="selectin", order_by="User.email"
     )
-    assignments: Mapped[list[FieldAssignment]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan"
-    )
+    # Who owns each assignment field: {field: {"source": "api", "changedAt": ISO 8601}}. On the
+    # row itself, so the assignment service reads and writes a customer's whole assignment
+    # state under the row lock it takes anyway, with no second table to read and write per field.
+    ownership: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    @property
+    def assignments(self) -> list[FieldOwner]:
+        """The owned fields, by name (read-only: the assignment service writes ``ownership``)."""
+        return sorted(read_ownership(self.ownership).values(), key=lambda owner: owner.field)
 
 
 class CustomerAccountManager(Base):
@@ -73,17 +81,31 @@ class CustomerAccountManager(Base):
     )
 
 
-class FieldAssignment(Base):
-    """Who owns one assignment field of one customer, and the time of the change that set it."""
+@dataclass(frozen=True)
+class FieldOwner:
+    """Who owns one assignment field of a customer, and the time of the change that set it."""
 
-    __tablename__ = "field_assignments"
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
-    field: Mapped[str] = mapped_column(String(200), primary_key=True)
-    source: Mapped[str] = mapped_column(String(32))
-    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    field: str
+    source: str
+    changed_at: datetime
+
+
+def read_ownership(stored: dict[str, Any] | None) -> dict[str, FieldOwner]:
+    """``Customer.ownership`` as FieldOwners by field name."""
+    return {name: FieldOwner(name, value["source"], _aware(value["changedAt"]))
+            for name, value in (stored or {}).items()}
+
+
+def ownership_json(owners: Iterable[FieldOwner]) -> dict[str, dict[str, str]]:
+    """FieldOwners as ``Customer.ownership`` stores them (times in UTC, ISO 8601)."""
+    return {owner.field: {"source": owner.source,
+                          "changedAt": owner.changed_at.astimezone(timezone.utc).isoformat()}
+            for owner in sorted(owners, key=lambda owner: owner.field)}
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 class AssignmentHistory(Base):
