@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
@@ -99,13 +99,13 @@ def read_ownership(stored: dict[str, Any] | None) -> dict[str, FieldOwner]:
 def ownership_json(owners: Iterable[FieldOwner]) -> dict[str, dict[str, str]]:
     """FieldOwners as ``Customer.ownership`` stores them (times in UTC, ISO 8601)."""
     return {owner.field: {"source": owner.source,
-                          "changedAt": owner.changed_at.astimezone(timezone.utc).isoformat()}
+                          "changedAt": owner.changed_at.astimezone(UTC).isoformat()}
             for owner in sorted(owners, key=lambda owner: owner.field)}
 
 
 def _aware(text: str) -> datetime:
     value = datetime.fromisoformat(text)
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class AssignmentHistory(Base):
