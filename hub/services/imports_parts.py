@@ -13,6 +13,7 @@ holds at most ``DEPTH`` chunks, so memory stays flat however large the file.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import zlib
@@ -20,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import TracebackType
 
 from hub.imports.reader import ImportLine
+
+log = logging.getLogger(__name__)
 
 DEPTH = 2  # chunks waiting per part: enough to keep a part busy while the file is read
 
@@ -36,7 +39,10 @@ def part_of(line: ImportLine, parts: int) -> int:
 def part_chunks(
     lines: Iterable[ImportLine], done: Sequence[int], size: int
 ) -> Iterator[tuple[int, list[ImportLine]]]:
-    """(part, chunk) pairs in file order; lines a part already committed (`done`) are skipped."""
+    """(part, chunk) pairs: full chunks as they fill up, then each part's remainder.
+
+    Lines a part already committed (`done`: per part, its last committed line) are skipped.
+    """
     parts = len(done)
     buffers: list[list[ImportLine]] = [[] for _ in range(parts)]
     for line in lines:
@@ -101,8 +107,12 @@ class PartAppliers:
             waiting.put(None)
         for thread in self._threads:
             thread.join()
-        if exc is None and self._error is not None:
+        if self._error is None:
+            return
+        if exc is None:
             raise self._error
+        # The reading thread's own error propagates; a part's error must not vanish with it.
+        log.error("an import part failed as well: %s", self._error, exc_info=self._error)
 
     def _run(self, part: int) -> None:
         waiting = self._queues[part]
