@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, literal, select
 from sqlalchemy.orm import Session
 
 from hub.db import bulk
@@ -97,7 +97,8 @@ def apply(
     """
     if not requests:
         return []
-    states = load_states(session, sorted({r.customer_id for r in requests}))
+    custom = any(w.field.startswith(CUSTOM_PREFIX) for r in requests for w in r.writes)
+    states = load_states(session, sorted({r.customer_id for r in requests}), custom)
     history: list[dict[str, Any]] = []
     results = []
     for request in requests:
@@ -128,11 +129,17 @@ def _judge(
     return outcome
 
 
-def load_states(session: Session, customer_ids: list[str]) -> dict[str, CustomerState]:
-    """Lock the customers (in id order, so concurrent batches cannot deadlock) and read them."""
+def load_states(
+    session: Session, customer_ids: list[str], custom_fields: bool = True
+) -> dict[str, CustomerState]:
+    """Lock the customers (in id order, so concurrent batches cannot deadlock) and read them.
+
+    Custom fields are read only when a write names one (`custom_fields`): a CSV import never
+    does, and decoding every customer's JSON for nothing costs more than the lookup itself.
+    """
+    customs = CUSTOMERS.c.custom_fields if custom_fields else literal(None).label("custom_fields")
     locked = session.execute(
-        select(CUSTOMERS.c.id, CUSTOMERS.c.workflow_id, CUSTOMERS.c.custom_fields,
-               CUSTOMERS.c.ownership)
+        select(CUSTOMERS.c.id, CUSTOMERS.c.workflow_id, customs, CUSTOMERS.c.ownership)
         .where(bulk.one_of(session, CUSTOMERS.c.id, customer_ids))
         .order_by(CUSTOMERS.c.id)
         .with_for_update(of=CUSTOMERS)
