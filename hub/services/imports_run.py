@@ -133,7 +133,7 @@ def _apply_file(hub: Hub, claim: Claim, chunk_lines: int) -> bool:
     def apply(part: int, chunk: list[ImportLine], bytes_read: int) -> bool:
         return _apply_chunk(hub, claim, part, workflows, chunk, bytes_read)
 
-    threaded = len(claim.last_lines) > 1 and hub.db.engine.dialect.name != "sqlite"
+    threaded = len(claim.last_lines) > 1 and hub.db.dialect != "sqlite"
     with PartAppliers(apply, len(claim.last_lines), threaded) as appliers:
         for part, chunk in part_chunks(reader, claim.last_lines, chunk_lines):
             if not appliers.submit(part, chunk, reader.bytes_read):
