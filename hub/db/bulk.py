@@ -1,10 +1,18 @@
-"""Set-based writes of many rows: on PostgreSQL, one statement over the rows sent as one JSON text.
+"""Set-based writes of many rows: on PostgreSQL, one statement (or one COPY) per batch.
 
 psycopg's executemany costs tens of microseconds per row, multi-row VALUES statements as much
-again in query parsing, and typed arrays for unnest() are quoted element by element in Python.
-One JSON document, expanded by the server with json_populate_recordset() into rows of the
-table's own type, costs one round trip and about a microsecond per row on the client (the C
-JSON encoder). SQLite's executemany is native and fast, so other databases use it.
+again in query parsing, and typed arrays are quoted element by element in Python. So on
+PostgreSQL:
+
+- inserts stream the rows with ``COPY ... FROM STDIN`` (psycopg formats rows in C, and the
+  server parses COPY text faster than anything else; measured 40% less than the JSON way);
+- updates and deletes send the rows as one JSON document, expanded by the server with
+  json_populate_recordset() into rows of the table's own type;
+- ``one_of`` sends a set of keys as one JSON array.
+
+JSON is encoded with orjson: for a chunk of a thousand import lines the standard library's
+encoder took 8 ms of interpreter time, orjson half a millisecond. SQLite's executemany is
+native and fast, so other databases use it.
 
 Rows are dicts keyed by column name, all with the same keys; datetimes must be aware (they are
 sent in ISO 8601 with their offset), JSON columns take plain Python values.
@@ -13,13 +21,25 @@ sent in ISO 8601 with their offset), JSON columns take plain Python values.
 from __future__ import annotations
 
 import functools
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, any_, bindparam, delete, insert, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+import orjson
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Table,
+    and_,
+    bindparam,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter, ColumnElement
 
@@ -29,20 +49,29 @@ Row = Mapping[str, Any]
 def insert_rows(
     session: Session, table: Table, rows: Sequence[Row], same: Row | None = None
 ) -> None:
-    """INSERT the rows; `same` holds values shared by every row (sent once, not per row)."""
+    """INSERT the rows; `same` holds values shared by every row (converted once)."""
     if not rows:
         return
     if not _is_postgres(session):
         session.execute(insert(table), [{**row, **(same or {})} for row in rows])
         return
-    quote, names = _quoter(session), list(rows[0])
-    shared, params = _shared(session, table, same)
-    columns = ", ".join(quote(n) for n in [*names, *(same or {})])
-    values = ", ".join([*(f"v.{quote(n)}" for n in names), *shared.values()])
-    target, source = _table(session, table), _recordset(session, table)
-    # Identifiers come from the table's metadata, quoted by the dialect; values are bound.
-    sql = f"INSERT INTO {target} ({columns}) SELECT {values} FROM {source} AS v"  # noqa: S608
-    session.execute(text(sql).bindparams(*params), {"rows": _json(rows)})
+    names, shared = list(rows[0]), dict(same or {})
+    columns = ", ".join(_quoter(session)(n) for n in [*names, *shared])
+    converters = [_copy_converter(table, n) for n in names]
+    tail = [convert(v) if (convert := _copy_converter(table, n)) else v for n, v in shared.items()]
+    driver = session.connection().connection.driver_connection  # this transaction's connection
+    assert driver is not None  # noqa: S101 - a live session always has one
+    cursor = driver.cursor()
+    # Identifiers come from the table's metadata, quoted by the dialect; values go as COPY data.
+    with cursor, cursor.copy(f"COPY {_table(session, table)} ({columns}) FROM STDIN") as copy:
+        if not any(converters):
+            for row in rows:
+                copy.write_row([*row.values(), *tail])
+            return
+        for row in rows:
+            values = [convert(v) if convert else v
+                      for v, convert in zip(row.values(), converters, strict=True)]
+            copy.write_row([*values, *tail])
 
 
 def update_rows(
@@ -94,14 +123,16 @@ def _shared(
 
 
 def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL as `= ANY(array)`, one parameter however many values.
+    """`column IN (values)`; on PostgreSQL as one JSON array parameter, however many values.
 
     A thousand-value IN list costs milliseconds per query to render and to parse again in the
-    driver; one array parameter does not.
+    driver, and psycopg builds a text array in Python, element by element (16 ms for a thousand
+    ids, measured); one JSON text costs the server less than the array, and the client nothing.
     """
     values = list(values)
     if _is_postgres(session):
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+        keys = func.json_array_elements_text(cast(bindparam(None, _json(values)), JSON))
+        return column.in_(select(cast(keys, column.type)))
     return column.in_(values)
 
 
@@ -114,8 +145,29 @@ def _recordset(session: Session, table: Table) -> str:
     return f"json_populate_recordset(NULL::{_table(session, table)}, CAST(:rows AS JSON))"
 
 
-def _json(rows: Sequence[Row]) -> str:
-    return json.dumps(rows, default=_encode, separators=(",", ":"))
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
+
+
+def _copy_converter(table: Table, name: str) -> Callable[[Any], Any] | None:
+    """How a column's Python value becomes COPY data, when psycopg's own dumping won't do."""
+    column_type = table.c[name].type
+    if isinstance(column_type, JSON):
+        return _json_text
+    if isinstance(column_type, DateTime) or isinstance(
+        getattr(column_type, "impl", None), DateTime
+    ):
+        return _aware
+    return None
+
+
+def _json_text(value: Any) -> str | None:
+    # None stays SQL NULL, as json_populate_recordset stored it.
+    return None if value is None else _json(value)
+
+
+def _aware(value: datetime | None) -> str | None:
+    return None if value is None else _iso(value)
 
 
 def _encode(value: Any) -> str:
