@@ -7,6 +7,7 @@ is not older than the change that set the field. That makes the state monotone i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,8 +34,13 @@ class Verdict:
     reason: str
 
 
+@functools.lru_cache(maxsize=4096)
 def judge(field: str, owner: Ownership, source: str, occurred_at: datetime) -> Verdict:
-    """Decide a write against the field's current owner; the value comparison comes later."""
+    """Decide a write against the field's current owner; the value comparison comes later.
+
+    Pure, so its answers are kept: a batch of import lines asks the same few questions (one
+    source and time, a handful of fields and owners) thousands of times.
+    """
     if not may_write(source, field):
         return Verdict(False, REFUSED, f"source {source} may not write {field}")
     mine, theirs = rank(source), rank(owner.source)

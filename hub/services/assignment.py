@@ -127,7 +127,7 @@ class AssignmentService:
         writes = [w for r in requests for w in r.writes]
         _check_request(writes, source, occurred_at)
         users = self._resolve_users(writes, create_missing=source == Source.SALESFORCE)
-        self._resolve_workflows(writes)  # unknown dunningPlanIds are refused, as in assign()
+        self._check_workflows(writes)  # unknown dunningPlanIds are refused, as in assign()
         self.session.flush()  # created users get their ids before the batch refers to them
         user_ids = {email: user.id for email, user in users.items()}
         return assignment_batch.apply(self.session, requests, source, occurred_at, user_ids)
@@ -180,19 +180,20 @@ class AssignmentService:
         return users
 
     def _resolve_workflows(self, writes: Iterable[FieldWrite]) -> dict[str, Workflow]:
-        wanted = {w.value for w in writes if w.field == WORKFLOW and w.value is not None}
+        wanted = _workflow_ids(writes)
         if not wanted:
             return {}
         # session.get answers from the identity map when the caller already loaded the workflow
         known = {wf.id: wf for wf in (self.session.get(Workflow, w) for w in wanted) if wf is not None}
-        missing = sorted(wanted - known.keys())
-        if missing:
-            raise ValidationFailed(
-                f"unknown dunningPlanId: {', '.join(missing)}",
-                details={"unknown_dunning_plan_ids": missing},
-                code="unknown_workflow",
-            )
+        _refuse_unknown_workflows(wanted - known.keys())
         return known
+
+    def _check_workflows(self, writes: Iterable[FieldWrite]) -> None:
+        """_resolve_workflows() for a batch: one query for its few ids, no objects loaded."""
+        wanted = _workflow_ids(writes)
+        if wanted:
+            known = set(self.session.scalars(select(Workflow.id).where(Workflow.id.in_(wanted))))
+            _refuse_unknown_workflows(wanted - known)
 
     def _write_one(
         self,
@@ -286,6 +287,19 @@ def _check_request(writes: Sequence[FieldWrite], source: str, occurred_at: datet
             raise ValidationFailed(f"unknown field {w.field!r}")
         if w.op not in OPS or (w.op != "set" and w.field != ACCOUNT_MANAGERS):
             raise ValidationFailed(f"operation {w.op!r} is not possible on {w.field}")
+
+
+def _workflow_ids(writes: Iterable[FieldWrite]) -> set[str]:
+    return {w.value for w in writes if w.field == WORKFLOW and w.value is not None}
+
+
+def _refuse_unknown_workflows(missing: set[str]) -> None:
+    if missing:
+        raise ValidationFailed(
+            f"unknown dunningPlanId: {', '.join(sorted(missing))}",
+            details={"unknown_dunning_plan_ids": sorted(missing)},
+            code="unknown_workflow",
+        )
 
 
 def _emails_of(write: FieldWrite) -> list[str]:

@@ -10,6 +10,7 @@ second writer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,8 +20,8 @@ from sqlalchemy import Table, literal, select
 from sqlalchemy.orm import Session
 
 from hub.db import bulk
-from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, FieldOwner, User
-from hub.db.models.customers import ownership_json, read_ownership
+from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, User
+from hub.db.models.customers import owner_json, parse_changed_at
 from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.domain.precedence import Ownership
@@ -49,13 +50,17 @@ class CustomerState:
     workflow_id: str | None
     custom_fields: dict[str, Any]
     managers: dict[str, str]  # email → user id
-    owners: dict[str, FieldOwner]
+    ownership: dict[str, dict[str, str]]  # as stored: {field: {"source", "changedAt"}}
     initial_managers: dict[str, str]
     changed: set[str] = field(default_factory=set)  # customer columns to write back
 
-    @property
-    def ownership(self) -> dict[str, dict[str, str]]:
-        return ownership_json(self.owners.values())
+    def owner(self, name: str) -> Ownership:
+        stored = self.ownership.get(name)
+        return NO_OWNER if stored is None else _ownership(stored["source"], stored["changedAt"])
+
+    def own(self, name: str, stored_owner: dict[str, str]) -> None:
+        self.ownership = {**self.ownership, name: stored_owner}
+        self.changed.add("ownership")
 
     def value(self, name: str) -> Any:
         """The field's value as assignment._current_value() reads it from a Customer."""
@@ -99,13 +104,14 @@ def apply(
         return []
     custom = any(w.field.startswith(CUSTOM_PREFIX) for r in requests for w in r.writes)
     states = load_states(session, sorted({r.customer_id for r in requests}), custom)
+    new_owner = owner_json(source, occurred_at)  # as assignment._own(): this batch's, always
     history: list[dict[str, Any]] = []
     results = []
     for request in requests:
         state = states[request.customer_id]
         outcomes = []
         for write in request.writes:
-            outcome = _judge(state, write, source, occurred_at, user_ids)
+            outcome = _judge(state, write, source, occurred_at, user_ids, new_owner)
             history.append(_history_row(request, outcome))
             outcomes.append(outcome)
         results.append(outcomes)
@@ -116,17 +122,21 @@ def apply(
 
 def _judge(
     state: CustomerState, write: FieldWrite, source: str, occurred_at: datetime,
-    user_ids: dict[str, str],
+    user_ids: dict[str, str], new_owner: dict[str, str],
 ) -> FieldOutcome:
-    owner = state.owners.get(write.field)
-    ownership = Ownership(owner.source, owner.changed_at) if owner else NO_OWNER
-    outcome, takes_ownership = decide(write, ownership, state.value(write.field), source, occurred_at)
+    outcome, takes_ownership = decide(
+        write, state.owner(write.field), state.value(write.field), source, occurred_at)
     if outcome.outcome == precedence.APPLIED:
         state.set(write.field, outcome.new, user_ids)
-    if takes_ownership:  # as assignment._own(): always this batch's source and time
-        state.owners[write.field] = FieldOwner(write.field, source, occurred_at)
-        state.changed.add("ownership")
+    if takes_ownership:
+        state.own(write.field, new_owner)
     return outcome
+
+
+@functools.lru_cache(maxsize=1024)
+def _ownership(source: str, changed_at: str) -> Ownership:
+    """A stored owner, parsed once: a batch meets the same few owners over and over."""
+    return Ownership(source, parse_changed_at(changed_at))
 
 
 def load_states(
@@ -156,7 +166,7 @@ def load_states(
         managers[cid][email] = user_id
     return {
         cid: CustomerState(workflow_id, dict(custom_fields or {}), managers[cid],
-                           read_ownership(ownership), dict(managers[cid]))
+                           dict(ownership or {}), dict(managers[cid]))
         for cid, workflow_id, custom_fields, ownership in locked
     }
 

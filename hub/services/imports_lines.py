@@ -127,7 +127,7 @@ def _customer_ids(session: Session, external_ids: set[str]) -> dict[str, str]:
 def _known_emails(session: Session, emails: set[str]) -> set[str]:
     if not emails:
         return set()
-    return set(session.scalars(select(User.email).where(User.email.in_(emails))))
+    return set(session.scalars(select(User.email).where(bulk.one_of(session, User.email, emails))))
 
 
 def _problem(

@@ -92,18 +92,22 @@ class FieldOwner:
 
 def read_ownership(stored: dict[str, Any] | None) -> dict[str, FieldOwner]:
     """``Customer.ownership`` as FieldOwners by field name."""
-    return {name: FieldOwner(name, value["source"], _aware(value["changedAt"]))
+    return {name: FieldOwner(name, value["source"], parse_changed_at(value["changedAt"]))
             for name, value in (stored or {}).items()}
 
 
 def ownership_json(owners: Iterable[FieldOwner]) -> dict[str, dict[str, str]]:
-    """FieldOwners as ``Customer.ownership`` stores them (times in UTC, ISO 8601)."""
-    return {owner.field: {"source": owner.source,
-                          "changedAt": owner.changed_at.astimezone(UTC).isoformat()}
+    """FieldOwners as ``Customer.ownership`` stores them."""
+    return {owner.field: owner_json(owner.source, owner.changed_at)
             for owner in sorted(owners, key=lambda owner: owner.field)}
 
 
-def _aware(text: str) -> datetime:
+def owner_json(source: str, changed_at: datetime) -> dict[str, str]:
+    """One field's owner as ``Customer.ownership`` stores it (the time in UTC, ISO 8601)."""
+    return {"source": source, "changedAt": changed_at.astimezone(UTC).isoformat()}
+
+
+def parse_changed_at(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
