@@ -58,7 +58,12 @@ class Customer(Base):
 
     workflow: Mapped[Workflow | None] = relationship(lazy="joined")
     account_managers: Mapped[list[User]] = relationship(
-        secondary="customer_account_managers", lazy="selectin", order_by="User.email"
+        secondary="customer_account_managers",
+        # Spelled out: the link table's customer_id has no foreign key (see its class).
+        primaryjoin="Customer.id == foreign(CustomerAccountManager.customer_id)",
+        secondaryjoin="User.id == foreign(CustomerAccountManager.user_id)",
+        lazy="selectin",
+        order_by="User.email",
     )
     # Who owns each assignment field: {field: {"source": "api", "changedAt": ISO 8601}}. On the
     # row itself, so the assignment service reads and writes a customer's whole assignment
@@ -72,10 +77,18 @@ class Customer(Base):
 
 
 class CustomerAccountManager(Base):
+    """A customer's account manager: one row per (customer, user).
+
+    ``customer_id`` deliberately has no foreign key. Its only writer, the assignment service,
+    writes a customer's managers while holding that customer's row lock, so the reference is
+    valid by construction, and the hub never deletes customers. The key's per-row check (a
+    ``SELECT ... FOR KEY SHARE`` on the customer for every row inserted) was a fifth of the
+    database's work in a CSV import (see docs/PERFORMANCE.md). ``user_id`` keeps its key: the
+    users table is small, so that check is cheap, and it keeps a manager from naming no one.
+    """
+
     __tablename__ = "customer_account_managers"
-    customer_id: Mapped[str] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
-    )
+    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     user_id: Mapped[str] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
