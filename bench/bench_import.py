@@ -9,8 +9,10 @@ does), migrates it, seeds customers with one server-side INSERT (so seeding cost
 process no memory), writes an N-line CSV to a temporary file (semicolons, extra column, one or
 two account managers per cell, NBSP in workflow names, `--bad-share` bad lines of four kinds),
 uploads it through the service the API uses and runs process_import in this process, timed
-without tracemalloc. Peak memory is the process's maximum resident size (getrusage). The
-database is dropped at the end.
+without tracemalloc (on PostgreSQL it forks one process per part). Peak memory is the maximum
+resident size (getrusage) of this process and of the largest part process, and the peak
+footprint of all of them together (proportional set size, sampled). The database is dropped at
+the end.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -39,9 +42,60 @@ class NoBroker:
         return True, "ok"
 
 
-def max_rss_mib() -> float:
+def max_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory of this process, or (RUSAGE_CHILDREN) of its largest child."""
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: KiB on Linux
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
+    return resource.getrusage(who).ru_maxrss / scale
+
+
+class FootprintSampler:
+    """Peak proportional set size (PSS) of this process plus its part processes, sampled.
+
+    Summing the parts' RSS would count the pages they share with this process (they are forks)
+    once per process; PSS splits each shared page between its sharers, so the sum is what the
+    import really occupies. Linux only (``/proc/<pid>/smaps_rollup``); elsewhere it reports 0.
+    """
+
+    def __init__(self, every: float = 0.05) -> None:
+        self.peak_kib = 0
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> FootprintSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._every):
+            pids = [os.getpid(), *_children(os.getpid())]
+            self.peak_kib = max(self.peak_kib, sum(_pss_kib(pid) for pid in pids))
+
+
+def _children(parent: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == parent:  # field 4: the parent's pid
+            found.append(int(entry.name))
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def create_database(server: str) -> str:
@@ -135,7 +189,8 @@ def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
         row = create_import(hub, stream, path.name, None, "bench")
     upload_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    status = process_import(hub, row.id, chunk_lines=args.chunk)
+    with FootprintSampler() as footprint:
+        status = process_import(hub, row.id, chunk_lines=args.chunk)
     seconds = time.perf_counter() - started
     with hub.uow() as uow:
         from hub.services.imports import get_import
@@ -147,7 +202,10 @@ def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
     print(f"process_import:  {seconds:.2f} s, {args.lines / seconds:,.0f} lines/s  -> {status}")
     print(f"counts:          updated {counts[0]:,}, unchanged {counts[1]:,}, failed {counts[2]:,}, "
           f"processed {counts[3]:,}")
-    print(f"max RSS:         {rss_before:.1f} MiB before upload, {max_rss_mib():.1f} MiB after")
+    print(f"max RSS:         {rss_before:.1f} MiB before upload, {max_rss_mib():.1f} MiB after; "
+          f"largest part process {max_rss_mib(resource.RUSAGE_CHILDREN):.1f} MiB")
+    print(f"peak footprint:  {footprint.peak_kib / 1024:.1f} MiB PSS, this process and its parts "
+          "together (sampled every 50 ms)")
     if counts[2] != bad or counts[3] != args.lines:
         raise SystemExit("unexpected counts")
     if args.per_line:

@@ -60,3 +60,8 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+    def after_fork(self) -> None:
+        """In a forked child: forget the pooled connections inherited from the parent, without
+        closing them (they are the parent's sockets); the child opens its own."""
+        self.engine.dispose(close=False)

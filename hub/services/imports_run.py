@@ -1,16 +1,18 @@
 """Processing an import in the worker: stream the stored file, one transaction per chunk of lines.
 
-The lines are split into parts by customer and the parts are applied side by side
-(``hub.services.imports_parts``). Each chunk commits its assignments, its failed lines and its
-part's progress (``last_lines``) together, so a crashed import resumes after each part's last
-committed chunk and never applies a line twice. A run first *claims* the import (a fresh
-token); a chunk commits only if, holding the import's row lock, it finds the claim still its
-own, so when a redelivered task takes over, the older run's chunk rolls back and the run stops.
-An import that is finished is left alone: a redelivery changes nothing.
+The lines are split into parts by customer and the parts are applied side by side, each in a
+process of its own on PostgreSQL (``hub.services.imports_parts``). Each chunk commits its
+assignments, its failed lines and its part's progress (``last_lines``) together, so a crashed
+import resumes after each part's last committed chunk and never applies a line twice. A run
+first *claims* the import (a fresh token); a chunk commits only if, holding the import's row
+lock, it finds the claim still its own, so when a redelivered task takes over, the older run's
+chunk rolls back and its parts stop. An import that is finished is left alone: a redelivery
+changes nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 import uuid
@@ -40,7 +42,7 @@ from hub.imports.columns import TARGETS
 from hub.imports.reader import ImportLine, open_csv
 from hub.services.import_files import StoredFile, delete_file
 from hub.services.imports_lines import ChunkResult, LineContext, WorkflowNames, apply_lines
-from hub.services.imports_parts import PartAppliers, part_chunks
+from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks
 
 log = logging.getLogger(__name__)
 
@@ -124,23 +126,29 @@ def _claim(hub: Hub, import_id: int) -> Claim | None:
 
 
 def _apply_file(hub: Hub, claim: Claim, chunk_lines: int) -> bool:
-    """Stream the stored file from the start, skipping lines committed by an earlier run."""
+    """Apply every part: side by side in processes on PostgreSQL, in turn on SQLite."""
+    parts = len(claim.last_lines)
+    if parts > 1 and hub.db.dialect != "sqlite" and can_fork():
+        work = functools.partial(_apply_parts, hub, claim, chunk_lines)
+        still_ours = apply_in_processes(work, parts, after_fork=hub.db.after_fork)
+    else:
+        still_ours = _apply_parts(hub, claim, chunk_lines)
+    if not still_ours:
+        log.info("import %s: taken over by a newer run; this one stops", claim.import_id)
+    return still_ours
+
+
+def _apply_parts(hub: Hub, claim: Claim, chunk_lines: int, only: int | None = None) -> bool:
+    """Stream the stored file from the start and apply one part's lines (`only`) or every
+    part's in turn, skipping lines committed by an earlier run; False once superseded."""
     stream = cast(BinaryIO, StoredFile(hub.db, claim.import_id))
     reader = open_csv(stream, claim.mapping, max_bytes=None)
     with hub.uow() as uow:
         workflows = WorkflowNames.load(uow.session)
-
-    def apply(part: int, chunk: list[ImportLine], bytes_read: int) -> bool:
-        return _apply_chunk(hub, claim, part, workflows, chunk, bytes_read)
-
-    threaded = len(claim.last_lines) > 1 and hub.db.dialect != "sqlite"
-    with PartAppliers(apply, len(claim.last_lines), threaded) as appliers:
-        for part, chunk in part_chunks(reader, claim.last_lines, chunk_lines):
-            if not appliers.submit(part, chunk, reader.bytes_read):
-                break
-    if not appliers.still_ours:
-        log.info("import %s: taken over by a newer run; this one stops", claim.import_id)
-    return appliers.still_ours
+    for part, chunk in part_chunks(reader, claim.last_lines, chunk_lines, only):
+        if not _apply_chunk(hub, claim, part, workflows, chunk, reader.bytes_read):
+            return False
+    return True
 
 
 def _apply_chunk(

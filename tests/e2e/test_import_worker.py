@@ -1,7 +1,10 @@
 """A CSV import through the real processes: gunicorn takes the upload, a Celery worker (prefork,
-PostgreSQL, Redis) applies it in parts side by side, each part on its own thread and connection."""
+PostgreSQL, Redis) applies it in parts side by side, each part in a process of its own (forked from the prefork
+child, which multiprocessing would refuse) with its own connection."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import requests
@@ -39,7 +42,7 @@ def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack
     hub = stack.hub
     seed(hub)
     url = stack.web(workers=1)
-    stack.worker(concurrency=2)
+    worker = stack.worker(concurrency=2)
     admin = {"Authorization": "Bearer e2e-admin"}
     response = requests.post(f"{url}/api/v1/imports", headers=admin, timeout=30,
                              files={"file": ("assign.csv", csv_body(), "text/csv")})
@@ -68,3 +71,9 @@ def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack
             ("account_managers", "csv"), ("workflow", "csv")]
         assert [u.email for u in owned.account_managers] == [
             "e2e.one@example.com", "e2e.two@example.com"]
+    # Each part ran in a process of its own, forked from the prefork child that ran the task.
+    done_lines = re.findall(r"import part (\d) done in process (\d+) \(forked from (\d+)\)",
+                            worker.log_path.read_text(errors="replace"))
+    assert sorted(part for part, _, _ in done_lines) == ["0", "1"], worker.tail()
+    (_, first, parent), (_, second, same_parent) = done_lines
+    assert len({first, second, parent}) == 3 and parent == same_parent

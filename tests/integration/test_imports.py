@@ -7,6 +7,7 @@ import csv
 import io
 import json
 import logging
+import os
 from dataclasses import replace
 from datetime import timedelta
 
@@ -276,7 +277,7 @@ def test_a_crash_mid_file_resumes_after_the_last_committed_chunk(client, admin, 
         process_import(seeded, import_id, chunk_lines=2)
     halfway = import_row(seeded, import_id)
     assert halfway.status == "running" and halfway.last_lines[0] == 3
-    # The second part's chunk ran beside the first part's (threads on PostgreSQL): committed
+    # The second part's chunk ran beside the first part's (processes on PostgreSQL): committed
     # whole or not at all, never half.
     second_done = halfway.last_lines[1] == 6
     assert halfway.processed_lines == (4 if second_done else 2)
@@ -327,22 +328,33 @@ def test_a_redelivered_finished_import_changes_nothing(client, admin, seeded):  
         assert uow.session.scalar(select(func.count()).select_from(ImportFileChunk)) == 0
 
 
-def test_a_newer_run_takes_over_and_the_older_one_stops(client, admin, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+def test_a_newer_run_takes_over_and_the_older_one_stops(client, admin, seeded, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
     import_id = upload(client, admin, SIX_LINES).json["id"]
-    real, results = imports_run._apply_chunk, []
+    real = imports_run._apply_chunk
+    second_run = tmp_path / "second-run"  # parts may be processes: they report through a file
 
     def redelivered_meanwhile(hub, claim, *args):  # type: ignore[no-untyped-def]
-        # The first run's next chunk once one has committed (parts may run side by side).
-        if not results and claim.last_lines == (0, 0) and import_row(hub, import_id).processed_lines >= 2:
-            results.append(process_import(hub, import_id, chunk_lines=2))  # a second worker
+        # The first run's next chunk once one has committed; one part only starts a second worker.
+        if (claim.last_lines == (0, 0) and import_row(hub, import_id).processed_lines >= 2
+                and created(second_run)):
+            second_run.write_text(process_import(hub, import_id, chunk_lines=2))
         return real(hub, claim, *args)
 
     monkeypatch.setattr(imports_run, "_apply_chunk", redelivered_meanwhile)
     assert process_import(seeded, import_id, chunk_lines=2) == "superseded"
-    assert results == ["error"]
+    assert second_run.read_text() == "error"
     done = import_row(seeded, import_id)
     assert (done.updated + done.unchanged + done.failed, done.processed_lines) == (6, 6)
     assert set(cause_counts(seeded, import_id).values()) <= {1, 2}  # no line applied twice
+
+
+def created(path) -> bool:  # type: ignore[no-untyped-def]
+    """Create the file unless it exists, atomically across processes: True for the creator."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 def test_with_the_broker_down_the_import_stays_queued_until_the_sweeper_publishes_it(  # type: ignore[no-untyped-def]

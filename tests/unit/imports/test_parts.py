@@ -1,18 +1,29 @@
-"""An import split into parts by customer: which part a line goes to, its chunks, and applying them.
+"""An import split into parts by customer: which part a line goes to, its chunks, and applying the
+parts side by side in forked processes.
 
-No database: `apply` is a recorder. The threaded tests synchronise with events and with what the
-bounded per-part queues guarantee, never with sleeps, so they pass the same way on every run.
+No database. The chunking tests run on lines built in memory. `apply_in_processes` forks real
+children, which cannot touch the test's memory: each part's `work` leaves its trail in files under
+pytest's tmp_path (what it saw, its pid), and the tests read them once every child has been waited
+for. Parts that must run at the same time meet through files too, polled with a deadline, never
+timed with sleeps: a broken implementation fails within WAIT seconds instead of hanging.
 """
 
 from __future__ import annotations
 
-import threading
+import logging
+import os
+import pickle
+import re
+import signal
+import time
 import zlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from hub.imports.reader import ImportLine
-from hub.services.imports_parts import DEPTH, PartAppliers, part_chunks, part_of
+from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks, part_of
 
 WAIT = 10  # seconds; only a safety net so a broken implementation fails instead of hanging
 
@@ -30,10 +41,6 @@ def numbers(lines: list[ImportLine]) -> list[int]:
 def file_of(count: int, customers: int = 12) -> list[ImportLine]:
     """Lines 2..count+1 (line 1 is the header), customers cycling so every part gets many."""
     return [line(n, f"CUST-{n % customers}") for n in range(2, count + 2)]
-
-
-def part_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("import-part-")]
 
 
 # --- part_of -------------------------------------------------------------------------------
@@ -178,209 +185,489 @@ def test_a_resumed_run_yields_exactly_the_chunks_the_first_run_did_not_commit():
         assert [chunk for p, chunk in resumed if p == part] == per_part[part][committed[part] :]
 
 
-# --- PartAppliers ----------------------------------------------------------------------------
+# --- part_chunks(..., only=part) -----------------------------------------------------------
 
 
-class Recorder:
-    """The apply function: records (part, line numbers, bytes_read, thread name) per chunk.
-
-    `verdicts` maps a chunk's first line number to what applying it does: False (the claim was
-    lost) or an exception to raise. `gate`, when given, holds every apply until it is set.
-    """
-
-    def __init__(
-        self, verdicts: dict[int, bool | BaseException] | None = None, gate: threading.Event | None = None
-    ) -> None:
-        self.verdicts = verdicts or {}
-        self.gate = gate
-        self.applied: list[tuple[int, list[int], int, str]] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, part: int, lines: list[ImportLine], bytes_read: int) -> bool:
-        if self.gate is not None:
-            assert self.gate.wait(WAIT), "the gate was never opened"
-        with self.lock:
-            self.applied.append((part, numbers(lines), bytes_read, threading.current_thread().name))
-        verdict = self.verdicts.get(lines[0].line_number, True)
-        if isinstance(verdict, BaseException):
-            raise verdict
-        return verdict
-
-    def chunks_of(self, part: int) -> list[list[int]]:
-        with self.lock:
-            return [nums for p, nums, _, _ in self.applied if p == part]
+def chunks_of_part(chunks: list[tuple[int, list[ImportLine]]], part: int) -> list[list[ImportLine]]:
+    return [chunk for p, chunk in chunks if p == part]
 
 
-def chunk_at(first: int, size: int = 2) -> list[ImportLine]:
-    return [line(n) for n in range(first, first + size)]
+@pytest.mark.parametrize("only", [0, 1, 2])
+def test_only_yields_that_parts_chunks_and_nothing_else(only):
+    # A part's process reads the whole file and applies its own lines: exactly the chunks that
+    # part gets when every part is applied, cut at the same lines, in the same order.
+    lines = file_of(103)
+    every_part = list(part_chunks(lines, [0, 0, 0], 4))
+    mine = list(part_chunks(lines, [0, 0, 0], 4, only=only))
+
+    assert mine  # the customers fill every part
+    assert {part for part, _ in mine} == {only}
+    assert [chunk for _, chunk in mine] == chunks_of_part(every_part, only)
+    applied = [ln for _, chunk in mine for ln in chunk]
+    assert applied == [ln for ln in lines if part_of(ln, 3) == only]  # file order, each once
+    assert all(1 <= len(chunk) <= 4 for _, chunk in mine)
 
 
-class ReaderError(Exception):
-    """Stands for MalformedBody/PayloadTooLarge raised while the file is read."""
+def test_only_none_is_every_part():
+    lines = file_of(50)
+
+    assert list(part_chunks(lines, [0, 0], 3, only=None)) == list(part_chunks(lines, [0, 0], 3))
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_every_chunk_is_applied_in_order_within_its_part(threaded):
-    recorder = Recorder()
-    # 3 parts x 8 chunks, interleaved as part_chunks would hand them over.
-    plan = [
-        (part, chunk_at(2 + 10 * (3 * i + part)), 100 * (3 * i + part)) for i in range(8) for part in range(3)
+def test_only_skips_that_parts_committed_lines_and_ignores_the_others_progress():
+    lines = file_of(60)
+    chunks = list(part_chunks(lines, [30, 0, 45], 4, only=2))
+
+    assert [chunk for _, chunk in chunks] == chunks_of_part(list(part_chunks(lines, [30, 0, 45], 4)), 2)
+    assert numbers([ln for _, chunk in chunks for ln in chunk]) == [
+        ln.line_number for ln in lines if part_of(ln, 3) == 2 and ln.line_number > 45
+    ]
+    # Whatever the other parts committed, part 1 alone is unaffected by it.
+    assert list(part_chunks(lines, [10**6, 0, 10**6], 4, only=1)) == list(
+        part_chunks(lines, [0, 0, 0], 4, only=1)
+    )
+    assert list(part_chunks(lines, [0, 10**6, 0], 4, only=1)) == []  # all of part 1 committed
+
+
+def test_a_resumed_part_yields_exactly_its_chunks_the_first_run_did_not_commit():
+    lines = file_of(103)
+    first = list(part_chunks(lines, [0, 0, 0], 4))
+    per_part = [chunks_of_part(first, part) for part in range(3)]
+    committed = [2, 0, 5]
+    done = [per_part[part][n - 1][-1].line_number if n else 0 for part, n in enumerate(committed)]
+
+    for part in range(3):
+        resumed = list(part_chunks(lines, done, 4, only=part))
+        assert [chunk for _, chunk in resumed] == per_part[part][committed[part] :]
+        assert {p for p, _ in resumed} <= {part}
+
+
+def test_only_with_a_single_part_is_plain_chunking():
+    lines = file_of(11)
+
+    assert [(p, numbers(c)) for p, c in part_chunks(lines, [0], 5, only=0)] == [
+        (0, numbers(lines[:5])),
+        (0, numbers(lines[5:10])),
+        (0, numbers(lines[10:])),
     ]
 
-    with PartAppliers(recorder, 3, threaded) as appliers:
-        assert len(part_threads()) == (3 if threaded else 0)  # a thread per part, or none
-        for part, lines, bytes_read in plan:
-            assert appliers.submit(part, lines, bytes_read) is True
 
-    assert part_threads() == []  # leaving the block waited for every thread to finish
-    assert appliers.still_ours
-    for part in range(3):
-        assert recorder.chunks_of(part) == [numbers(lines) for p, lines, _ in plan if p == part]
-    assert sorted((p, b) for p, _, b, _ in recorder.applied) == sorted((p, b) for p, _, b in plan)
-    for part, _, _, thread_name in recorder.applied:  # each part in its own thread, or the reader's
-        assert thread_name == (f"import-part-{part}" if threaded else threading.current_thread().name)
-    if not threaded:  # applied on the spot: the submission order, across parts too
-        assert [nums for _, nums, _, _ in recorder.applied] == [numbers(lines) for _, lines, _ in plan]
+# --- apply_in_processes --------------------------------------------------------------------
+
+forks = pytest.mark.skipif(not can_fork(), reason="apply_in_processes needs os.fork")
+
+SEEN_IN_WORK: list[int] = []  # appended to by work in the children: the parent's copy stays empty
 
 
-def test_threaded_parts_do_not_wait_for_each_other():
-    # Part 0 is stuck on its first chunk until part 1 has applied all of its own.
-    part_1_done = threading.Event()
-    part_1_chunks = [chunk_at(100 + 10 * i) for i in range(6)]
-
-    recorder = Recorder()
-
-    def apply(part: int, lines: list[ImportLine], bytes_read: int) -> bool:
-        if part == 0:
-            assert part_1_done.wait(WAIT), "part 1 was held up by part 0"
-        applied = recorder(part, lines, bytes_read)
-        if lines is part_1_chunks[-1]:
-            part_1_done.set()  # after recording it, so the order recorded is the order applied
-        return applied
-
-    with PartAppliers(apply, 2, threaded=True) as appliers:
-        for i in range(DEPTH + 1):  # one being applied (stuck) and DEPTH waiting: no blocking
-            appliers.submit(0, chunk_at(2 + 10 * i), 0)
-        for lines in part_1_chunks:
-            appliers.submit(1, lines, 0)
-
-    assert part_threads() == []
-    assert [p for p, _, _, _ in recorder.applied] == [1] * 6 + [0] * (DEPTH + 1)
+class PartFailed(Exception):
+    """What a part raises: an ordinary exception, pickled back to the parent as it is."""
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_a_lost_claim_stops_applying(threaded):
-    recorder = Recorder(verdicts={52: False})  # the chunk starting at line 52: a newer run took over
-    lost = chunk_at(52)
-    submitted_after_stop: list[list[ImportLine]] = []
+class Unpicklable(Exception):
+    """Holds a lambda, so pickle.dumps fails in the child."""
 
-    with PartAppliers(recorder, 2, threaded) as appliers:
-        for i in range(5):
-            assert appliers.submit(0, chunk_at(2 + 10 * i), 0) is True
-        for i in range(3):
-            appliers.submit(1, chunk_at(202 + 10 * i), 0)  # may or may not be applied
-        ours = appliers.submit(0, lost, 0)
-        if not threaded:
-            assert ours is False  # applied on the spot, so known at once
-        # Threaded, the part's thread learns it later; but submit blocks once DEPTH chunks wait
-        # behind the lost one, and the thread takes the next only after applying it: so by the
-        # (DEPTH + 1)th chunk after it at the latest, submit has said stop.
-        followers = [chunk_at(62 + 10 * i) for i in range(DEPTH + 1)]
-        for lines in followers:
-            if not ours:
-                break
-            ours = appliers.submit(0, lines, 0)
-        assert ours is False
-        for part, first in [(0, 500), (1, 600), (0, 700)]:
-            submitted_after_stop.append(chunk_at(first))
-            assert appliers.submit(part, submitted_after_stop[-1], 0) is False  # and stays so
-
-    assert part_threads() == []
-    assert appliers.still_ours is False
-    # Part 0: everything before the lost chunk, the lost chunk, and nothing after it.
-    assert recorder.chunks_of(0) == [[2 + 10 * i, 3 + 10 * i] for i in range(5)] + [[52, 53]]
-    applied = [nums for _, nums, _, _ in recorder.applied]
-    assert not any(numbers(lines) in applied for lines in submitted_after_stop + followers)
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.describe = lambda: message
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_an_error_while_applying_is_raised_when_the_block_is_left(threaded):
-    boom = RuntimeError("database went away")
-    recorder = Recorder(verdicts={32: boom})
+def local_error(message: str) -> Exception:
+    class LocalError(Exception):
+        """Defined in a function: pickle cannot name its class."""
 
-    with pytest.raises(RuntimeError) as raised:
-        with PartAppliers(recorder, 2, threaded) as appliers:
-            for i in range(10):
-                if not appliers.submit(0, chunk_at(2 + 10 * i), 0):
+    return LocalError(message)
+
+
+class NeedsTwo(Exception):
+    """Pickles, but unpickling calls NeedsTwo(message), which fails: pickle.loads raises."""
+
+    def __init__(self, table: str, reason: str) -> None:
+        super().__init__(f"{table}: {reason}")
+
+
+class Trail:
+    """Files under tmp_path through which the children tell the test what they did."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def record(self, part: int, text: str) -> None:
+        with (self.root / f"part-{part}.log").open("a", encoding="utf-8") as file:
+            file.write(text + "\n")
+
+    def lines(self, part: int) -> list[str]:
+        path = self.root / f"part-{part}.log"
+        return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+
+    def flag(self, name: str) -> Path:
+        return self.root / name
+
+    def put(self, name: str, text: str) -> None:
+        """Writes a flag whole (renamed into place), so that whoever sees it sees all of it."""
+        self.flag(f"{name}.tmp").write_text(text, encoding="utf-8")
+        os.replace(self.flag(f"{name}.tmp"), self.flag(name))
+
+    def wait_for(self, name: str) -> bool:
+        return wait_until(self.flag(name).exists)
+
+
+def wait_until(condition: Callable[[], bool]) -> bool:
+    """Polls the condition: False when it still does not hold after WAIT seconds."""
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.002)
+    return True
+
+
+def reaped(pid: int) -> bool:
+    """Whether the process is gone and waited for (a zombie, not yet waited for, takes signals)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture
+def trail(tmp_path: Path) -> Trail:
+    return Trail(tmp_path)
+
+
+_FORKED: list[int] = []  # the children forked during the current test (see no_children)
+
+
+def children_left() -> bool:
+    """Whether a child forked during this test is still running or was never waited for.
+
+    Only the test's own children count: the rest of the suite may keep servers running as
+    children of this process (Redis, gunicorn, Celery for the end-to-end tests).
+    """
+    left = False
+    for pid in _FORKED:
+        try:
+            os.waitpid(pid, os.WNOHANG)  # reaps it if it finished: it was left all the same
+        except ChildProcessError:
+            continue  # waited for already
+        left = True
+    return left
+
+
+@pytest.fixture
+def no_children(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Records every child forked during the test; whatever a broken implementation leaves
+    behind is reaped afterwards (within WAIT seconds), so that it fails this test only."""
+    real_fork = os.fork
+
+    def recording_fork() -> int:
+        pid = real_fork()
+        if pid:
+            _FORKED.append(pid)
+        return pid
+
+    _FORKED.clear()
+    monkeypatch.setattr(os, "fork", recording_fork)
+    yield
+    deadline = time.monotonic() + WAIT
+    for pid in _FORKED:
+        while time.monotonic() < deadline:
+            try:
+                if os.waitpid(pid, os.WNOHANG) != (0, 0):
                     break
+            except ChildProcessError:
+                break
+            time.sleep(0.01)
+    _FORKED.clear()
 
-    assert raised.value is boom  # the very error, not a wrapper
-    assert part_threads() == []
-    assert appliers.still_ours  # an error is not a lost claim
-    assert recorder.chunks_of(0) == [[2, 3], [12, 13], [22, 23], [32, 33]]  # nothing after it
+
+def nothing() -> None:
+    """An after_fork with nothing to drop."""
 
 
-def test_a_threaded_error_does_not_interrupt_the_reader_but_stops_it():
-    # In a thread the error cannot surface in submit(); it is kept for the end of the block and
-    # submit answers False (stop reading) by the DEPTH + 1th chunk after the failing one.
-    boom = RuntimeError("database went away")
-    recorder = Recorder(verdicts={2: boom})
-    answers = []
-    body_finished = False
+def notes(exc: BaseException) -> str:
+    return "\n".join(getattr(exc, "__notes__", []))
+
+
+@forks
+@pytest.mark.parametrize("parts", [1, 3])
+def test_every_part_runs_once_in_a_child_of_its_own_after_after_fork(trail, parts, no_children):
+    def after_fork() -> None:
+        trail.flag(f"after-fork-{os.getpid()}").touch(exist_ok=False)  # once per process
+
+    def work(part: int) -> bool:
+        after_fork_ran = trail.flag(f"after-fork-{os.getpid()}").exists()
+        trail.record(part, f"{os.getpid()} {os.getppid()} {after_fork_ran}")
+        return True
+
+    assert apply_in_processes(work, parts, after_fork) is True
+
+    assert not children_left()  # every child was waited for
+    runs = [trail.lines(part) for part in range(parts)]
+    assert all(len(run) == 1 for run in runs), runs  # each part exactly once
+    assert sorted(path.name for path in trail.root.glob("part-*.log")) == [
+        f"part-{part}.log" for part in range(parts)
+    ]
+    pids = [int(run[0].split()[0]) for run in runs]
+    assert os.getpid() not in pids
+    assert len(set(pids)) == parts  # a process per part
+    for run in runs:  # forked by this very process, after_fork done before work
+        assert run[0].split()[1:] == [str(os.getpid()), "True"]
+    assert sorted(path.name for path in trail.root.glob("after-fork-*")) == sorted(
+        f"after-fork-{pid}" for pid in pids
+    )  # in every child, never in the parent
+
+
+@forks
+def test_the_children_do_not_touch_the_parents_memory(trail, no_children):
+    SEEN_IN_WORK.clear()
+
+    def work(part: int) -> bool:
+        SEEN_IN_WORK.append(part)
+        trail.record(part, repr(SEEN_IN_WORK))
+        return True
+
+    assert apply_in_processes(work, 2, nothing) is True
+
+    assert SEEN_IN_WORK == []
+    assert [trail.lines(0), trail.lines(1)] == [["[0]"], ["[1]"]]  # each child its own copy
+
+
+@forks
+@pytest.mark.parametrize("lost", [[], [0], [2], [0, 2]], ids=["none", "first", "last", "two"])
+def test_true_only_when_every_part_is_still_ours(trail, lost, no_children):
+    # A part that returns False lost the claim to a newer run.
+    def work(part: int) -> bool:
+        trail.record(part, "lost" if part in lost else "done")
+        return part not in lost
+
+    assert apply_in_processes(work, 3, nothing) is (not lost)
+
+    assert not children_left()
+    assert [trail.lines(part) for part in range(3)] == [
+        ["lost" if part in lost else "done"] for part in range(3)
+    ]
+
+
+@forks
+def test_the_parts_run_side_by_side(trail, no_children):
+    # Every part waits until every other part has started: were they run one after the other,
+    # the first would wait in vain for WAIT seconds and fail.
+    parts = 3
+
+    def work(part: int) -> bool:
+        trail.flag(f"started-{part}").touch()
+        for other in range(parts):
+            if not trail.wait_for(f"started-{other}"):
+                raise AssertionError(f"part {part} never saw part {other} start")
+        trail.record(part, "met the others")
+        return True
+
+    started = time.monotonic()
+    assert apply_in_processes(work, parts, nothing) is True
+
+    assert time.monotonic() - started < WAIT
+    assert [trail.lines(part) for part in range(parts)] == [["met the others"]] * parts
+    assert not children_left()
+
+
+@forks
+@pytest.mark.parametrize("failing", [0, 1])
+def test_an_error_in_a_part_is_raised_in_the_parent_with_the_childs_traceback(trail, failing, no_children):
+    other = 1 - failing
+
+    def failing_work(part: int) -> bool:
+        trail.record(part, str(os.getpid()))
+        if part == failing:
+            raise PartFailed(f"database went away in part {part}")
+        trail.record(part, "done")
+        return True
+
+    with pytest.raises(PartFailed) as raised:
+        apply_in_processes(failing_work, 2, nothing)
+
+    assert type(raised.value) is PartFailed
+    assert raised.value.args == (f"database went away in part {failing}",)
+    note = notes(raised.value)
+    child_pid = trail.lines(failing)[0]
+    assert re.search(rf"\bimport part {failing}\b", note), note
+    assert child_pid in note and child_pid != str(os.getpid())  # the child's, not ours
+    assert "Traceback (most recent call last)" in note
+    assert "in failing_work" in note and "raise PartFailed" in note
+    assert trail.lines(other) == [trail.lines(other)[0], "done"]
+    assert not children_left()
+
+
+@forks
+@pytest.mark.parametrize("trouble", ["error", "lost claim", "no result"])
+def test_a_part_in_trouble_does_not_stop_the_others(trail, trouble, no_children):
+    # Part 1 finishes only after the parent has waited for part 0, so knows what became of it.
+    test_pid = os.getpid()
+
+    def work(part: int) -> bool:
+        if part == 0:
+            trail.put("part-0-pid", str(os.getpid()))
+            if trouble == "error":
+                raise PartFailed("part 0 broke")
+            if trouble == "no result":
+                exit_3(test_pid)
+            return False
+        part_0_known = trail.wait_for("part-0-pid") and wait_until(
+            lambda: reaped(int(trail.flag("part-0-pid").read_text(encoding="utf-8")))
+        )
+        trail.record(part, "done" if part_0_known else "part 0 was never waited for")
+        return True
+
+    if trouble == "lost claim":
+        assert apply_in_processes(work, 2, nothing) is False
+    else:
+        with pytest.raises(PartFailed if trouble == "error" else RuntimeError, match="part 0"):
+            apply_in_processes(work, 2, nothing)
+
+    assert trail.lines(1) == ["done"]
+    assert not children_left()
+
+
+@forks
+@pytest.mark.parametrize("make_error", [Unpicklable, local_error], ids=["lambda-attribute", "local-class"])
+def test_an_error_that_cannot_be_pickled_arrives_described(trail, make_error, no_children):
+    with pytest.raises(Exception):  # the premise: pickle fails, whatever it raises
+        pickle.dumps(make_error("premise"))
+
+    def work(part: int) -> bool:
+        if part == 1:
+            raise make_error("no connection to the database")
+        trail.record(part, "done")
+        return True
 
     with pytest.raises(RuntimeError) as raised:
-        with PartAppliers(recorder, 1, threaded=True) as appliers:
-            for i in range(DEPTH + 2):
-                answers.append(appliers.submit(0, chunk_at(2 + 10 * i), 0))  # never raises
-            body_finished = True
+        apply_in_processes(work, 2, nothing)
 
-    assert body_finished
-    assert raised.value is boom
-    assert answers[-1] is False
-    assert part_threads() == []
-    assert recorder.chunks_of(0) == [[2, 3]]
+    assert type(raised.value) is RuntimeError
+    assert "import part 1" in str(raised.value)
+    assert "no connection to the database" in str(raised.value)  # described, not lost
+    assert trail.lines(0) == ["done"]
+    assert not children_left()
 
 
-@pytest.mark.parametrize("threaded", [False, True])
-def test_a_reader_error_still_applies_what_was_submitted_and_propagates(threaded):
-    # Threaded, every apply is held until the reader has failed: what is applied afterwards is
-    # applied because leaving the block waited for it.
-    gate = threading.Event()
-    if not threaded:
-        gate.set()  # applied on the spot in the reading thread, which must not wait for itself
-    recorder = Recorder(gate=gate)
-    error = ReaderError("quote never closed")
-    plan = [(part, chunk_at(2 + 10 * (2 * i + part))) for i in range(DEPTH + 1) for part in range(2)]
+@forks
+def test_an_error_that_cannot_be_unpickled_arrives_described(trail, no_children):
+    error = NeedsTwo("customers", "no connection to the database")
+    with pytest.raises(TypeError):
+        pickle.loads(pickle.dumps(error))  # the premise
 
-    with pytest.raises(ReaderError) as raised:
-        with PartAppliers(recorder, 2, threaded) as appliers:
-            for part, lines in plan:
-                assert appliers.submit(part, lines, 0) is True
-            if threaded:
-                assert recorder.applied == []
-            gate.set()
-            raise error
+    def work(part: int) -> bool:
+        if part == 0:
+            raise NeedsTwo("customers", "no connection to the database")
+        trail.record(part, "done")
+        return True
 
-    assert raised.value is error
-    assert part_threads() == []
-    assert appliers.still_ours
-    for part in range(2):
-        assert recorder.chunks_of(part) == [numbers(lines) for p, lines in plan if p == part]
+    with pytest.raises(RuntimeError) as raised:
+        apply_in_processes(work, 2, nothing)
+
+    assert "import part 0" in str(raised.value)
+    assert "no connection to the database" in str(raised.value)
+    assert trail.lines(1) == ["done"]
+    assert not children_left()
 
 
-@pytest.mark.parametrize("verdict", [RuntimeError("database went away"), False], ids=["error", "lost"])
-def test_a_reader_error_is_not_replaced_by_trouble_in_a_part(verdict):
-    # The part's error (or lost claim) happened before the block is left, and yet what the
-    # caller sees is the reader's own error.
-    recorder = Recorder(verdicts={2: verdict})
-    error = ReaderError("quote never closed")
+def exit_3(test_pid: int) -> None:
+    assert os.getpid() != test_pid, "work runs in the test's own process"  # which would end
+    os._exit(3)
 
-    with pytest.raises(ReaderError) as raised:
-        with PartAppliers(recorder, 2, threaded=True) as appliers:
-            appliers.submit(0, chunk_at(2), 0)
-            raise error
 
-    assert raised.value is error
-    assert part_threads() == []
-    assert recorder.chunks_of(0) == [[2, 3]]  # it was applied (and failed) all the same
-    assert appliers.still_ours is (verdict is not False)
+def kill_9(test_pid: int) -> None:
+    assert os.getpid() != test_pid, "work runs in the test's own process"
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+@forks
+@pytest.mark.parametrize(
+    ("die", "how"), [(exit_3, "exit status 3"), (kill_9, "killed by signal 9")], ids=["exit-3", "sigkill"]
+)
+def test_a_child_that_ends_without_a_result_is_an_error(trail, die, how, no_children):
+    test_pid = os.getpid()
+
+    def work(part: int) -> bool:
+        if part == 0:
+            die(test_pid)
+            trail.record(part, "survived")  # never reached
+        else:
+            trail.record(part, "done")
+        return True
+
+    with pytest.raises(RuntimeError, match=r"^import part 0 ended without a result\b") as raised:
+        apply_in_processes(work, 2, nothing)
+
+    assert how in str(raised.value)
+    assert [trail.lines(0), trail.lines(1)] == [[], ["done"]]
+    assert not children_left()
+
+
+@forks
+def test_of_two_errors_the_first_parts_is_raised_and_the_other_logged(trail, caplog, no_children):
+    # Part 2 fails first, part 1 after it; part 0 succeeds once both have failed.
+    def work(part: int) -> bool:
+        if part == 2:
+            trail.flag("failed-2").touch()
+            raise PartFailed("part 2 broke")
+        if part == 1:
+            trail.wait_for("failed-2")
+            trail.flag("failed-1").touch()
+            raise PartFailed("part 1 broke")
+        trail.record(part, "done" if trail.wait_for("failed-1") else "part 1 never failed")
+        return True
+
+    with caplog.at_level(logging.ERROR, logger="hub.services.imports_parts"):
+        with pytest.raises(PartFailed) as raised:
+            apply_in_processes(work, 3, nothing)
+
+    assert raised.value.args == ("part 1 broke",)
+    logged = [r.getMessage() for r in caplog.records if r.name == "hub.services.imports_parts"]
+    assert len(logged) == 1, logged
+    assert "part 2 broke" in logged[0]
+    assert trail.lines(0) == ["done"]
+    assert not children_left()
+
+
+@forks
+def test_an_error_in_after_fork_is_the_parts_error_and_its_work_does_not_run(trail, no_children):
+    def after_fork() -> None:
+        raise PartFailed("cannot drop the inherited connections")
+
+    def work(part: int) -> bool:
+        trail.record(part, "ran")
+        return True
+
+    with pytest.raises(PartFailed) as raised:
+        apply_in_processes(work, 2, after_fork)
+
+    assert raised.value.args == ("cannot drop the inherited connections",)
+    assert "import part 0" in notes(raised.value)
+    assert [trail.lines(0), trail.lines(1)] == [[], []]
+    assert not children_left()
+
+
+@forks
+def test_when_a_fork_fails_the_children_already_started_are_waited_for(trail, monkeypatch, no_children):
+    real_fork = os.fork
+    forked: list[int] = []
+
+    def fork_once() -> int:
+        if forked:
+            raise BlockingIOError("Resource temporarily unavailable")
+        pid = real_fork()
+        forked.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork_once)
+
+    def work(part: int) -> bool:
+        trail.record(part, "done")
+        return True
+
+    with pytest.raises(BlockingIOError):
+        apply_in_processes(work, 3, nothing)
+
+    assert [trail.lines(part) for part in range(3)] == [["done"], [], []]
+    assert not children_left()
