@@ -42,6 +42,18 @@ class NoBroker:
         return True, "ok"
 
 
+def machine_probe_ms() -> float:
+    """A fixed stretch of pure interpreter work, timed (best of three): this VM's speed swings
+    by half from one hour to the next, so every figure is printed beside it."""
+    best = float("inf")
+    for _ in range(3):
+        started, total = time.perf_counter(), 0
+        for i in range(5_000_000):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def max_rss_mib(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident memory of this process, or (RUSAGE_CHILDREN) of its largest child."""
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024  # ru_maxrss: KiB on Linux
@@ -183,7 +195,7 @@ def run(args: argparse.Namespace) -> None:
 
 def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
             create_import: Any, process_import: Any) -> None:
-    rss_before = max_rss_mib()
+    rss_before, probe_before = max_rss_mib(), machine_probe_ms()
     started = time.perf_counter()
     with path.open("rb") as stream:
         row = create_import(hub, stream, path.name, None, "bench")
@@ -197,6 +209,8 @@ def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
 
         done = get_import(uow.session, row.id)
         counts = (done.updated, done.unchanged, done.failed, done.processed_lines)
+    print(f"machine probe:   {probe_before:.0f} ms before, {machine_probe_ms():.0f} ms after, for 5M "
+          "interpreter loop steps (lower is faster)")
     print(f"file:            {args.lines:,} lines, {size / 1e6:.1f} MB, {bad:,} bad lines")
     print(f"upload:          {upload_seconds:.2f} s (header check + storing the file)")
     print(f"process_import:  {seconds:.2f} s, {args.lines / seconds:,.0f} lines/s  -> {status}")
