@@ -43,7 +43,11 @@ _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 def part_of(line: ImportLine, parts: int) -> int:
     """The part a line belongs to: its customer's, whatever process asks."""
-    return zlib.crc32((line.external_id or "").encode("utf-8")) % parts
+    return part_of_id(line.external_id, parts)
+
+
+def part_of_id(external_id: str | None, parts: int) -> int:
+    return zlib.crc32((external_id or "").encode("utf-8")) % parts
 
 
 def part_chunks(

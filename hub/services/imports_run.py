@@ -42,7 +42,7 @@ from hub.imports.columns import TARGETS
 from hub.imports.reader import ImportLine, open_csv
 from hub.services.import_files import StoredFile, delete_file
 from hub.services.imports_lines import ChunkResult, LineContext, WorkflowNames, apply_lines
-from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks
+from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks, part_of_id
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,9 @@ def _apply_parts(hub: Hub, claim: Claim, chunk_lines: int, only: int | None = No
     part's in turn, skipping lines committed by an earlier run; False once superseded."""
     stream = cast(BinaryIO, StoredFile(hub.db, claim.import_id))
     reader = open_csv(stream, claim.mapping, max_bytes=None)
+    if only is not None:
+        parts = len(claim.last_lines)
+        reader.where_external_id(lambda external_id: part_of_id(external_id, parts) == only)
     with hub.uow() as uow:
         workflows = WorkflowNames.load(uow.session)
     for part, chunk in part_chunks(reader, claim.last_lines, chunk_lines, only):

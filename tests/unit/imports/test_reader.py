@@ -225,3 +225,55 @@ def test_chunks_groups_lines_lazily(read_csv):
 
     assert sizes == [1000, 1000, 500]
     assert list(chunks([], size=10)) == []
+
+
+# --- where_external_id: one part of an import reads only its own customers' lines ----------
+
+MIXED = (
+    "External Id,Account manager email,Workflow name\r\n"
+    "C1,a@x.com,W\r\n"            # line 2
+    "\r\n"                        # line 3: blank
+    '"C2","a@x.com, b@x.com",W\r\n'  # line 4
+    "C1\r\n"                      # line 5: too few cells
+    '"C3","multi\nline",W\r\n'    # lines 6-7: a quoted line break
+    " C2 ,,W,extra\r\n"           # line 8: too many cells, spaces around the id
+    "'=C4,a@x.com,W\r\n"          # line 9: an escaped formula
+)
+
+
+def full(reader):
+    return [(ln.line_number, ln.external_id, ln.account_manager_emails, ln.workflow_name, ln.problem,
+             ln.raw) for ln in reader]
+
+
+@pytest.mark.parametrize("wanted", [{"C1"}, {"C2"}, {"C3", "=C4"}, set(), {"C1", "C2", "C3", "=C4"}])
+def test_where_external_id_yields_exactly_the_accepted_lines_as_they_would_be(read_csv, wanted):
+    everything = full(read_csv(MIXED))
+    asked = []
+
+    def keep(external_id: str) -> bool:
+        asked.append(external_id)
+        return external_id in wanted
+
+    only = full(read_csv(MIXED).where_external_id(keep))
+
+    assert only == [line for line in everything if line[1] in wanted]  # same numbers, same values
+    assert {line[1] for line in everything} == {"C1", "C2", "C3", "=C4"}
+    assert set(asked) <= {"", "C1", "C2", "C3", "=C4"}  # asked with the id the line would carry
+
+
+def test_where_external_id_does_not_build_the_lines_it_skips(read_csv, monkeypatch):
+    from hub.imports import reader as reader_module
+
+    built = []
+    real = reader_module.ImportLine
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        built.append(kwargs.get("external_id"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(reader_module, "ImportLine", counting)
+    lines = list(read_csv(MIXED).where_external_id(lambda external_id: external_id == "C3"))
+
+    assert [ln.line_number for ln in lines] == [6]
+    assert built == ["C3"]
