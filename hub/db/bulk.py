@@ -64,10 +64,6 @@ def insert_rows(
     cursor = driver.cursor()
     # Identifiers come from the table's metadata, quoted by the dialect; values go as COPY data.
     with cursor, cursor.copy(f"COPY {_table(session, table)} ({columns}) FROM STDIN") as copy:
-        if not any(converters):
-            for row in rows:
-                copy.write_row([*row.values(), *tail])
-            return
         for row in rows:
             values = [convert(v) if convert else v
                       for v, convert in zip(row.values(), converters, strict=True)]

@@ -124,9 +124,12 @@ def _run_part(
     """The child's whole life: apply the part, report the outcome, exit without cleanup (the
     parent's atexit handlers, test fixtures and open files are the parent's business)."""
     code = 0
+    outcome: bool | BaseException = False
     try:
-        _end_with(parent)
-        outcome: bool | BaseException = work(part) if _not_orphaned(parent, after_fork) else False
+        _end_with_the_run()
+        if os.getppid() == parent:  # else the run ended before this child could ask to end with it
+            after_fork()
+            outcome = work(part)
         log.info("import part %s done in process %s (forked from %s)", part, os.getpid(), parent)
     except BaseException as exc:  # noqa: BLE001 - handed to the parent
         exc.add_note(f"in import part {part} (process {os.getpid()}):\n{traceback.format_exc()}")
@@ -143,20 +146,13 @@ def _run_part(
         os._exit(code)
 
 
-def _end_with(parent: int) -> None:
+def _end_with_the_run() -> None:
     """Let the kernel end this child when the run that forked it ends (Linux), and let SIGTERM
     end it at once: a worker's own signal handlers belong to the worker."""
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-def _not_orphaned(parent: int, after_fork: Callable[[], None]) -> bool:
-    if os.getppid() != parent:  # the run ended before the child could ask to end with it
-        return False
-    after_fork()
-    return True
 
 
 def _outcome(child: _Child) -> bool | BaseException:
