@@ -22,6 +22,8 @@ install: $(BIN)/.installed
 
 run: install
 	mkdir -p var
+	@# A stable secret for encrypting rotating connector credentials, generated once per checkout.
+	@grep -qs '^HUB_SECRET_KEY=' .env || $(BIN)/python -c "import secrets; print('HUB_SECRET_KEY=' + secrets.token_urlsafe(32))" >> .env
 	$(BIN)/hub db upgrade
 	$(BIN)/hub demo
 	@echo "Admin API key for this local hub: $(HUB_ADMIN_API_KEY)"

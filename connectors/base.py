@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from hub.errors import ConfigError, HubError, InvalidInput
 
@@ -126,6 +126,41 @@ def json_reply(payload: Any, status: int, headers: Mapping[str, str] | None = No
     return WebhookReply(body, status, "application/json", dict(headers or {}))
 
 
+class CredentialStore(Protocol):
+    """Where rotating credentials live (a vendor replaces them as it goes), shared by every process.
+
+    The configured value only seeds the store: once the vendor has rotated it, the stored value
+    wins, until the operator configures a different seed (a new authorisation).
+    """
+
+    def current(self, connection: str, name: str, seed: str) -> str:
+        """The newest value of this credential."""
+
+    def rotate(self, connection: str, name: str, replaces: str, value: str) -> str:
+        """Store ``value`` unless another process already replaced ``replaces``; the value now current."""
+
+
+class MemoryCredentials:
+    """A CredentialStore for one process (unit tests, tools without a database)."""
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[str, str], tuple[str, str]] = {}  # → (seed, value)
+
+    def current(self, connection: str, name: str, seed: str) -> str:
+        stored = self._values.get((connection, name))
+        if stored is None or stored[0] != seed:
+            self._values[(connection, name)] = (seed, seed)
+            return seed
+        return stored[1]
+
+    def rotate(self, connection: str, name: str, replaces: str, value: str) -> str:
+        seed, current = self._values.get((connection, name), (replaces, replaces))
+        if current == replaces:
+            self._values[(connection, name)] = (seed, value)
+            return value
+        return current
+
+
 class Connector(ABC):
     """Base class of every vendor connector; one instance serves one connection."""
 
@@ -137,6 +172,12 @@ class Connector(ABC):
                 f"connection {connection.name!r} is for connector {connection.connector!r}, not {self.name!r}"
             )
         self.connection = connection
+        # Replaced by the hub's database-backed store (registry.create_connector(credentials=...)).
+        self.credentials: CredentialStore = MemoryCredentials()
+
+    def redact_body(self, body: bytes) -> bytes:
+        """The raw body as it may be stored: credentials a vendor puts in its payload blanked."""
+        return body
 
     @property
     def config(self) -> Mapping[str, Any]:

@@ -1,13 +1,16 @@
 """Connections from HUB_* variables and the connections YAML file, checked against their JSON Schemas.
 
-Every problem is collected and reported at once (``ConfigError.details``) and no message ever
-contains a configured value: only connection names, field names and variable names.
+Each connection is checked on its own: ``read_connections`` returns the usable ones and, beside
+them, every broken one with all of its problems, so one bad connection never takes the others
+down. No message ever contains a configured value: only connection names, field names and
+variable names.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +75,61 @@ _PLACEHOLDER = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 Raw = dict[str, tuple[str, dict[str, Any]]]
 
 
-def load_connections(env: Mapping[str, str], connections_file: str | None = None) -> dict[str, Connection]:
-    """Every configured connection by name; ConfigError listing all problems otherwise."""
-    problems: list[str] = []
-    raw: Raw = _connections_from_env(env, problems)
+@dataclass(frozen=True)
+class BrokenConnection:
+    """A connection that cannot be used: its name, its connector when known, and why."""
+
+    name: str
+    connector: str | None
+    problems: tuple[str, ...]
+
+
+@dataclass
+class ConnectionReport:
+    """What the configuration gives: usable connections, broken ones, and problems of the file itself."""
+
+    connections: dict[str, Connection] = field(default_factory=dict)
+    broken: dict[str, BrokenConnection] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # not tied to one connection (the file)
+
+    def all_problems(self) -> list[str]:
+        found = [*self.problems, *(p for b in self.broken.values() for p in b.problems)]
+        return list(dict.fromkeys(found))
+
+    def break_connection(self, name: str, connector: str | None, problems: list[str]) -> None:
+        """Move a connection to ``broken`` (or add problems to one already there)."""
+        self.connections.pop(name, None)
+        earlier = self.broken.get(name)
+        known = (earlier.problems if earlier else ()) + tuple(problems)
+        if connector is None and earlier is not None:
+            connector = earlier.connector
+        self.broken[name] = BrokenConnection(name, connector, tuple(dict.fromkeys(known)))
+
+
+def read_connections(env: Mapping[str, str], connections_file: str | None = None) -> ConnectionReport:
+    """Every configured connection, each validated on its own; never raises for a bad one."""
+    report = ConnectionReport()
+    raw: Raw = _connections_from_env(env, report)
     if connections_file:
-        _connections_from_file(Path(connections_file), env, raw, problems)
+        _connections_from_file(Path(connections_file), env, raw, report)
     for name, (connector, config) in raw.items():
-        problems.extend(_validate(name, connector, config))
-    if problems:
-        raise ConfigError("invalid connector configuration", details=list(dict.fromkeys(problems)))
-    return {name: Connection(name, connector, config) for name, (connector, config) in raw.items()}
+        problems = _validate(name, connector, config)
+        if problems or name in report.broken:
+            report.break_connection(name, connector, problems)
+        else:
+            report.connections[name] = Connection(name, connector, config)
+    return report
 
 
-def _connections_from_env(env: Mapping[str, str], problems: list[str]) -> Raw:
+def load_connections(env: Mapping[str, str], connections_file: str | None = None) -> dict[str, Connection]:
+    """Every configured connection by name; ConfigError listing all problems when any is broken."""
+    report = read_connections(env, connections_file)
+    if report.broken or report.problems:
+        raise ConfigError("invalid connector configuration", details=report.all_problems())
+    return report.connections
+
+
+def _connections_from_env(env: Mapping[str, str], report: ConnectionReport) -> Raw:
     raw: Raw = {}
     for connector, fields in ENV_FIELDS.items():
         values = {field: env[var] for var, field in fields.items() if env.get(var)}
@@ -94,28 +138,33 @@ def _connections_from_env(env: Mapping[str, str], problems: list[str]) -> Raw:
             continue
         orphans = [var for var, field in fields.items() if field in values and field not in _MODIFIERS]
         if orphans:
-            problems.append(
-                f"{connector}: {', '.join(orphans)} set but {' / '.join(ENV_TRIGGERS[connector])} missing"
-            )
+            triggers = " / ".join(ENV_TRIGGERS[connector])
+            problem = f"{connector}: {', '.join(orphans)} set but {triggers} missing"
+            report.break_connection(connector, connector, [problem])
     return raw
 
 
-def _connections_from_file(path: Path, env: Mapping[str, str], raw: Raw, problems: list[str]) -> None:
-    document = _read_yaml(path, problems)
+def _connections_from_file(
+    path: Path, env: Mapping[str, str], raw: Raw, report: ConnectionReport
+) -> None:
+    document = _read_yaml(path, report.problems)
     if document is None:
         return
     if not isinstance(document, dict) or not isinstance(document.get("connections"), dict):
-        problems.append(f"{path}: expected a mapping with a 'connections' mapping")
+        report.problems.append(f"{path}: expected a mapping with a 'connections' mapping")
         return
-    problems.extend(f"{path}: unknown top-level key {key!r}" for key in document if key != "connections")
+    report.problems.extend(
+        f"{path}: unknown top-level key {key!r}" for key in document if key != "connections")
     for name, entry in document["connections"].items():
+        problems: list[str] = []
         parsed = _file_entry(str(name), entry, env, problems)
-        if parsed is None:
+        if str(name) in raw:
+            report.break_connection(str(name), None, [f"{name}: defined both by HUB_* variables and in {path}"])
             continue
-        if name in raw:
-            problems.append(f"{name}: defined both by HUB_* variables and in {path}")
-            continue
-        raw[str(name)] = parsed
+        if parsed is None or problems:
+            report.break_connection(str(name), parsed[0] if parsed else None, problems)
+        if parsed is not None:
+            raw[str(name)] = parsed
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
@@ -187,6 +236,15 @@ def _validate(name: str, connector: str, config: dict[str, Any]) -> list[str]:
     for error in sorted(errors, key=lambda e: list(e.absolute_path)):
         problems.extend(_describe(name, error))
     return problems
+
+
+def rotating_fields(connector: str) -> list[str]:
+    """Settings the vendor replaces as it goes (``x-hub-rotating`` in the connector's schema).
+
+    They need the hub's encrypted credential store, which needs HUB_SECRET_KEY.
+    """
+    schema = _schema_for(connector, connector)
+    return list(schema.get("x-hub-rotating", [])) if isinstance(schema, dict) else []
 
 
 def _schema_for(name: str, connector: str) -> dict[str, Any] | str:

@@ -6,7 +6,7 @@ import importlib
 import logging
 from importlib.metadata import entry_points
 
-from connectors.base import Connection, Connector
+from connectors.base import Connection, Connector, CredentialStore
 from hub.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -54,9 +54,12 @@ def get_connector_class(name: str) -> type[Connector]:
     return cls
 
 
-def create_connector(connection: Connection) -> Connector:
-    """A connector instance serving one connection."""
-    return get_connector_class(connection.connector)(connection)
+def create_connector(connection: Connection, credentials: CredentialStore | None = None) -> Connector:
+    """A connector instance serving one connection (rotating credentials kept in ``credentials``)."""
+    connector = get_connector_class(connection.connector)(connection)
+    if credentials is not None:
+        connector.credentials = credentials
+    return connector
 
 
 def register(name: str, target: Target) -> None:

@@ -28,13 +28,15 @@ class Hub:
 
 
 def build_hub(settings: Settings, queue: Any | None = None) -> Hub:
+    from hub.services.credentials import DatabaseCredentials
     from hub.services.recipe_store import RecipeStore
 
+    db = Database(settings.database_url)
     hub = Hub(
         settings=settings,
-        db=Database(settings.database_url),
+        db=db,
         queue=queue or TaskQueue(settings),
-        connections=Connections(settings),
+        connections=Connections(settings, credentials=DatabaseCredentials(db, settings.secret_key)),
     )
     hub.recipes = RecipeStore(hub)
     return hub

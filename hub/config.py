@@ -24,6 +24,8 @@ class Settings:
     recipes_dir: str = "recipes"
     connections_file: str | None = None
     admin_api_key: str | None = field(default=None, repr=False)
+    # Encrypts rotating connector credentials at rest (`make run` writes one into .env).
+    secret_key: str | None = field(default=None, repr=False)
     notify_url: str | None = None
     max_request_bytes: int = ONE_MIB
     import_max_bytes: int = 50 * ONE_MIB

@@ -23,7 +23,7 @@ def recipes() -> None:
 def _options(strict: bool) -> LoadOptions:
     """With the database reachable, workflows and users are checked too (warnings)."""
     hub = hub_of_app()
-    connections = {n: c.connector for n, c in hub.connections.all().items()}
+    connections = hub.connections.connectors_by_name()
     try:
         with hub.uow() as uow:
             return LoadOptions(catalog=database_catalog(uow.session), strict=strict,

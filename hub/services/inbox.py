@@ -18,13 +18,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
-from connectors.base import Notification, WebhookReply, WebhookRequest
+from connectors.base import Connector, Notification, WebhookReply, WebhookRequest, json_reply
 from hub.bootstrap import Hub
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
 from hub.db.models.inbox import IGNORED, RECEIVED
 from hub.db.types import utcnow
-from hub.errors import HubError, MalformedBody, SignatureVerificationError
+from hub.errors import HubError, InvalidInput, SignatureVerificationError
 from hub.queue import PROCESS_EVENT
+from hub.services.connections import ConnectionUnavailable
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
@@ -46,30 +47,40 @@ class IngestResult:
         """For metrics: accepted, duplicate, or why it was refused."""
         if self.refused:
             return {"signature_invalid": "refused_signature",
-                    "service_unavailable": "unavailable"}.get(self.refused, "malformed")
+                    "service_unavailable": "unavailable",
+                    "connection_unavailable": "unavailable"}.get(self.refused, "malformed")
         return "accepted" if self.stored else "duplicate"
 
 
 def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr: str | None) -> IngestResult:
-    connector = hub.connections.connector(connection_name)
+    """Every refusal is the connector's own kind of answer (a SOAP fault for Salesforce) and a 4xx,
+    except a misconfigured connection (503: the vendor retries once it is fixed)."""
+    try:
+        connector = hub.connections.connector(connection_name)
+    except ConnectionUnavailable as exc:
+        reply = json_reply(exc.to_dict(), exc.http_status, {"Retry-After": "300"})
+        return IngestResult(reply, [], 0, refused=exc.code)
     try:
         connector.verify(request)
     except SignatureVerificationError as exc:
         _record_refusal(hub, connection_name, exc, remote_addr)
         return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
-    try:
-        notifications = connector.parse(request)
-    except MalformedBody as exc:
+    except InvalidInput as exc:  # unreadable before the origin could be checked (hostile XML)
         return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
     try:
-        stored, duplicates = _store(hub, connection_name, connector.name, request, notifications)
+        notifications = connector.parse(request)
+    except InvalidInput as exc:
+        return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
+    try:
+        stored, duplicates = _store(hub, connection_name, connector, request, notifications)
     except HubError as exc:  # database down: the vendor must retry (503, or a SOAP fault)
         return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
     return IngestResult(connector.acknowledge(notifications), stored, duplicates)
 
 
 def _store(
-    hub: Hub, connection: str, connector: str, request: WebhookRequest | None, notes: list[Notification]
+    hub: Hub, connection: str, connector: Connector, request: WebhookRequest | None,
+    notes: list[Notification],
 ) -> tuple[list[int], int]:
     """One transaction: the raw delivery and every new notification; duplicates are skipped by
     the unique key (ON CONFLICT DO NOTHING), so concurrent deliveries of one event store it once."""
@@ -77,8 +88,8 @@ def _store(
     received_at = request.received_at if request is not None else utcnow()
     with hub.uow() as uow:
         db = uow.session.connection()  # Core on the session's transaction: cached statements, no ORM
-        delivery_id = _insert_delivery(db, connection, request) if request is not None else None
-        rows = [_inbox_values(connection, connector, delivery_id, received_at, n) for n in unique]
+        delivery_id = _insert_delivery(db, connection, connector, request) if request is not None else None
+        rows = [_inbox_values(connection, connector.name, delivery_id, received_at, n) for n in unique]
         inserted = db.execute(_inbox_insert(db.dialect.name), rows).all()
         if not inserted:
             return [], len(notes)  # all duplicates: leaving the block rolls the delivery back
@@ -88,7 +99,7 @@ def _store(
         return [row.id for row in inserted], len(notes) - len(inserted)
 
 
-def store_polled(hub: Hub, connection: str, connector: str, notes: list[Notification]) -> list[int]:
+def store_polled(hub: Hub, connection: str, connector: Connector, notes: list[Notification]) -> list[int]:
     """Notifications found by a poll or backfill enter the same inbox, with the same dedupe."""
     return _store(hub, connection, connector, None, notes)[0] if notes else []
 
@@ -101,9 +112,10 @@ def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
             .returning(InboxEvent.id, InboxEvent.status))
 
 
-def _insert_delivery(db: Connection, connection: str, request: WebhookRequest) -> int:
+def _insert_delivery(db: Connection, connection: str, connector: Connector, request: WebhookRequest) -> int:
+    # Credentials inside the payload (Salesforce's SessionId) are blanked before anything is stored.
     params = {"connection": connection, "received_at": request.received_at,
-              "headers": safe_headers(request.headers), "body": request.body}
+              "headers": safe_headers(request.headers), "body": connector.redact_body(request.body)}
     return db.execute(insert(DELIVERIES).returning(WebhookDelivery.id), params).scalar_one()
 
 

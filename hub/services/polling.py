@@ -39,13 +39,13 @@ def _move_cursor(hub: Any, connection: str, kind: str, value: datetime) -> None:
 def poll_salesforce(hub: Any) -> dict[str, int]:
     stored: dict[str, int] = {}
     for name in hub.connections.of_connector("salesforce"):
-        connector = hub.connections.connector(name)
         try:
+            connector = hub.connections.connector(name)
             notes, cursor = connector.poll(_cursor(hub, name, "salesforce_poll"))
         except HubError as exc:
             log.warning("salesforce poll of %s failed (%s): %s", name, exc.error_class, exc.message)
             continue
-        stored[name] = len(store_polled(hub, name, connector.name, notes))
+        stored[name] = len(store_polled(hub, name, connector, notes))
         _move_cursor(hub, name, "salesforce_poll", cursor)
     return stored
 
@@ -53,14 +53,14 @@ def poll_salesforce(hub: Any) -> dict[str, int]:
 def backfill_quickbooks(hub: Any) -> dict[str, int]:
     stored: dict[str, int] = {}
     for name in hub.connections.of_connector("quickbooks"):
-        connector = hub.connections.connector(name)
         started = datetime.now(UTC)
         since = _cursor(hub, name, "quickbooks_cdc") or utcnow() - QUICKBOOKS_FIRST_LOOKBACK
         try:
+            connector = hub.connections.connector(name)
             notes = connector.backfill(since)
         except HubError as exc:
             log.warning("quickbooks backfill of %s failed (%s): %s", name, exc.error_class, exc.message)
             continue
-        stored[name] = len(store_polled(hub, name, connector.name, notes))
+        stored[name] = len(store_polled(hub, name, connector, notes))
         _move_cursor(hub, name, "quickbooks_cdc", started - timedelta(minutes=5))
     return stored

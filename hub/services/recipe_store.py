@@ -68,7 +68,7 @@ class RecipeStore:
             return self._loaded
 
     def _load(self) -> LoadedRecipes:
-        connections = {n: c.connector for n, c in self._hub.connections.all().items()}
+        connections = self._hub.connections.connectors_by_name()
         with self._hub.uow() as uow:
             options = LoadOptions(catalog=database_catalog(uow.session), connections=connections)
             recipe_set = check_recipe_dir(self.folder, options=options)

@@ -1,4 +1,4 @@
-"""/healthz: is the database reachable, is the broker reachable."""
+"""/healthz: is the database reachable, is the broker reachable, which connections are misconfigured."""
 
 from __future__ import annotations
 
@@ -24,7 +24,14 @@ def healthz():
     database = _database_status()
     broker_ok, broker_detail = current_hub().queue.ping()
     broker = "ok" if broker_ok else f"down: {broker_detail}"
-    healthy = database == "ok" and broker_ok
-    body = {"status": "ok" if healthy else "degraded", "database": database, "broker": broker}
-    # Broker down still accepts webhooks (they wait in the inbox); database down does not.
+    # Names and states only: this page is anonymous (GET /api/v1/connections has the problems).
+    connections = current_hub().connections.health()
+    file_ok = not current_hub().connections.report().problems
+    healthy = database == "ok" and broker_ok and file_ok and all(s == "ok" for s in connections.values())
+    body = {"status": "ok" if healthy else "degraded", "database": database, "broker": broker,
+            "connections": connections}
+    if not file_ok:
+        body["connectionsFile"] = "invalid"
+    # Broker down still accepts webhooks (they wait in the inbox); database down does not. One
+    # broken connection degrades the hub without making it unhealthy: the others keep working.
     return body, 200 if database == "ok" else 503

@@ -75,7 +75,12 @@ class DatabaseGauges:
             oldest = s.scalar(select(func.min(InboxEvent.received_at)).where(
                 InboxEvent.status.in_((inbox_status.RECEIVED, inbox_status.RETRYING))))
         lag.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
-        yield from (runs, inbox, refused, lag)
+        usable = GaugeMetricFamily("hub_connection_usable",
+                                   "1 when a connection's settings are valid, 0 when it is misconfigured",
+                                   labels=["connection"])
+        for name, state in self.hub.connections.health().items():
+            usable.add_metric([name], 1.0 if state == "ok" else 0.0)
+        yield from (runs, inbox, refused, lag, usable)
 
 
 def register(app: Flask) -> None:

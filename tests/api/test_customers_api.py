@@ -153,7 +153,7 @@ def test_workflows_and_users_endpoints(client, admin, seeded):  # type: ignore[n
 
 
 def test_healthz_reports_database_and_broker(client, queue):  # type: ignore[no-untyped-def]
-    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "broker": "ok", "connections": {}}
     queue.up = False
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json["broker"].startswith("down")

@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and create_all see the whole metadata."""
 
 from hub.db.models.base import Base
+from hub.db.models.credentials import ConnectorCredential
 from hub.db.models.customers import (
     AssignmentHistory,
     Customer,
@@ -19,6 +20,7 @@ __all__ = [
     "ApiKey",
     "AssignmentHistory",
     "Base",
+    "ConnectorCredential",
     "CsvImport",
     "Customer",
     "CustomerAccountManager",

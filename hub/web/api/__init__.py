@@ -13,9 +13,9 @@ PUBLIC_ENDPOINTS = {"api.openapi.openapi_document"}
 
 def surfaces() -> list[ModuleType]:
     """Every API module; each has a blueprint ``bp`` and its ``OPERATIONS`` for OpenAPI."""
-    from hub.web.api import customers, directory, events, imports, openapi, recipes, runs
+    from hub.web.api import connections, customers, directory, events, imports, openapi, recipes, runs
 
-    return [customers, directory, events, runs, recipes, imports, openapi]
+    return [customers, directory, events, runs, recipes, imports, connections, openapi]
 
 
 def build_blueprint() -> Blueprint:
