@@ -5,14 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import json
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from hub.errors import ConfigError, HubError, InvalidInput, MalformedBody, VendorUnavailable
+from connectors._limits import bounded_json
+from hub.errors import ConfigError, HubError, InvalidInput, VendorUnavailable
 
 # Statuses that mean "try again later" whatever the vendor.
 _RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -44,11 +44,8 @@ def basic_auth_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 def parse_json_body(body: bytes, vendor: str) -> Any:
-    """json.loads on a raw webhook body; MalformedBody when it is not JSON."""
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedBody(f"{vendor} webhook body is not valid JSON") from exc
+    """A raw webhook body as JSON, depth- and size-bounded; MalformedBody when unusable."""
+    return bounded_json(body, vendor)
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET  # noqa: S405 - only for types and ParseError; parsing is defusedxml
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,13 @@ OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 MAX_NOTIFICATIONS = 100  # Salesforce never batches more; a bigger body is not from Salesforce
 CONTENT_TYPE = "text/xml; charset=utf-8"
+MAX_FIELD_DEPTH = 4
+# The session Salesforce sends along (and the endpoints it is valid for): a live API credential.
+_CREDENTIAL_ELEMENT = re.compile(
+    rb"(<(?P<tag>(?:[A-Za-z_][\w.-]*:)?(?:SessionId|EnterpriseUrl|PartnerUrl))\b[^>]*?(?<!/)>)"
+    rb".*?(</(?P=tag)\s*>)",
+    re.DOTALL,
+)
 
 # Byte for byte what Salesforce expects; anything else counts as a failed delivery.
 ACK_ENVELOPE = (
@@ -51,14 +59,24 @@ class OutboundNotification:
 
 
 @dataclass(frozen=True)
+class Envelope:
+    organization_id: str | None
+    container: ET.Element  # soapenv:Body/notifications
+
+
+@dataclass(frozen=True)
 class OutboundMessage:
     organization_id: str | None
     action_id: str | None
     notifications: list[OutboundNotification]
 
 
-def read_outbound_message(body: bytes) -> OutboundMessage:
-    """Parse an Outbound Message; DTDs, entities and anything not SOAP are MalformedBody."""
+def read_envelope(body: bytes) -> Envelope:
+    """Parse the envelope and read the OrganizationId, without walking the records yet.
+
+    The org is checked on this alone: a foreign or hostile body is refused before any of its
+    records is looked at. DTDs, entities and anything not SOAP are MalformedBody.
+    """
     try:
         root = fromstring(body, forbid_dtd=True)
     except (DefusedXmlException, ET.ParseError) as exc:
@@ -66,18 +84,33 @@ def read_outbound_message(body: bytes) -> OutboundMessage:
     container = root.find(f"{{{SOAP_ENV}}}Body/{{{OUTBOUND}}}notifications")
     if root.tag != f"{{{SOAP_ENV}}}Envelope" or container is None:
         raise MalformedBody("not a Salesforce outbound message (no soapenv:Body/notifications)")
+    return Envelope(_text(container, "OrganizationId"), container)
+
+
+def read_outbound_message(body: bytes) -> OutboundMessage:
+    """The whole message: the envelope, then every notification's record."""
+    envelope = read_envelope(body)
+    container = envelope.container
     items = container.findall(f"{{{OUTBOUND}}}Notification")
     if len(items) > MAX_NOTIFICATIONS:
         raise MalformedBody(f"outbound message holds {len(items)} notifications (max 100)")
     return OutboundMessage(
-        organization_id=_text(container, "OrganizationId"),
+        organization_id=envelope.organization_id,
         action_id=_text(container, "ActionId"),
         notifications=[_notification(item) for item in items],
     )
 
 
+def blank_credentials(body: bytes) -> bytes:
+    """The body with SessionId, EnterpriseUrl and PartnerUrl emptied (a live API session).
+
+    Works on the raw bytes, so what is stored is the delivery as received minus the secret.
+    """
+    return _CREDENTIAL_ELEMENT.sub(rb"\1\3", body)
+
+
 def fault_envelope(error: HubError) -> bytes:
-    """A SOAP fault: Salesforce keeps the message and retries it later."""
+    """A SOAP fault: Salesforce keeps the message and retries it later (any answer but Ack)."""
     code = "Server" if error.retryable else "Client"
     return _FAULT_TEMPLATE.format(code=code, message=escape(error.message)).encode()
 
@@ -96,16 +129,25 @@ def _notification(item: ET.Element) -> OutboundNotification:
 
 
 def _fields(element: ET.Element) -> dict[str, Any]:
-    """Child elements by local name (namespaces differ between enterprise and partner WSDLs)."""
+    """Child elements by local name (namespaces differ between enterprise and partner WSDLs).
+
+    Iterative and bounded: sObject fields nest a level or two (compound fields), never more.
+    """
     fields: dict[str, Any] = {}
-    for child in element:
-        name = child.tag.rpartition("}")[2]
-        if child.get(f"{{{XSI}}}nil") == "true":
-            fields[name] = None
-        elif len(child):
-            fields[name] = _fields(child)
-        else:
-            fields[name] = (child.text or "").strip()
+    pending: list[tuple[ET.Element, dict[str, Any], int]] = [(element, fields, 1)]
+    while pending:
+        parent, into, depth = pending.pop()
+        for child in parent:
+            name = child.tag.rpartition("}")[2]
+            if child.get(f"{{{XSI}}}nil") == "true":
+                into[name] = None
+            elif len(child):
+                if depth >= MAX_FIELD_DEPTH:
+                    raise MalformedBody(f"Salesforce sObject nests deeper than {MAX_FIELD_DEPTH} levels")
+                into[name] = {}
+                pending.append((child, into[name], depth + 1))
+            else:
+                into[name] = (child.text or "").strip()
     return fields
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol
 
+from connectors._limits import MAX_EVENT_ID, MAX_EVENT_TYPE, check_identifier, check_payload, check_time
 from hub.errors import ConfigError, HubError, InvalidInput
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -195,6 +196,20 @@ class Connector(ABC):
     @abstractmethod
     def parse(self, request: WebhookRequest) -> list[Notification]:
         """Split a verified body into notifications; raise MalformedBody when unusable."""
+
+    def read(self, request: WebhookRequest) -> list[Notification]:
+        """``parse()``, then the checks every connector inherits (connectors._limits).
+
+        Ids and types must fit the inbox columns, times may not lie in the future, payloads must
+        be safe to store (depth, NUL, numbers): each a MalformedBody (400) before the 2xx.
+        """
+        notifications = self.parse(request)
+        for notification in notifications:
+            check_identifier(notification.vendor_event_id, self.name, "event id", MAX_EVENT_ID)
+            check_identifier(notification.event_type, self.name, "event type", MAX_EVENT_TYPE)
+            check_time(notification.occurred_at, self.name, "event time")
+            check_payload(notification.payload, self.name)
+        return notifications
 
     @abstractmethod
     def normalise(self, stored: StoredNotification) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import chargebee
 import httpx
@@ -20,6 +21,7 @@ from connectors._http import (
     retry_after_from,
     unreachable,
 )
+from connectors._limits import check_identifier, unix_time
 from connectors.base import (
     Connection,
     Connector,
@@ -27,8 +29,6 @@ from connectors.base import (
     StoredNotification,
     WebhookReply,
     WebhookRequest,
-    from_unix,
-    from_unix_millis,
 )
 from hub.errors import (
     HubError,
@@ -85,6 +85,9 @@ class ChargebeeConnector(Connector):
         if not isinstance(event.get("content"), dict):
             raise MalformedBody("Chargebee event has no content object")
         handled = event_type.startswith(mapping.HANDLED_PREFIXES)
+        customer = event["content"].get("customer")
+        if handled and isinstance(customer, dict):
+            check_identifier(customer.get("id"), "Chargebee", "customer id")
         return [Notification(event_id, event_type, _occurred_at(event), event, handled)]
 
     # --- worker side ----------------------------------------------------------------------
@@ -143,8 +146,7 @@ class ChargebeeConnector(Connector):
             site = require_setting(self.config, "site", self.connection.name, purpose)
             client = chargebee.Chargebee(api_key=api_key, site=site)
             if self.config.get("api_base"):
-                # The SDK builds every URL from env.api_endpoint (set in its constructor).
-                client.env.api_endpoint = str(self.config["api_base"]).rstrip("/")
+                use_api_base(client, str(self.config["api_base"]))
             self._client = client
         return self._client
 
@@ -165,6 +167,21 @@ class ChargebeeConnector(Connector):
             if type(exc) is not Exception:
                 raise  # a real bug, not the SDK's untyped error: let it surface
             raise _untyped_error(exc) from exc
+
+
+def use_api_base(client: chargebee.Chargebee, api_base: str) -> None:
+    """Point the SDK at ``api_base`` exactly: scheme, host, port and path.
+
+    The SDK builds every URL from ``env.api_endpoint`` and rewrites its scheme to https while
+    the *class* attribute ``Chargebee.verify_ca_certs`` is true (its own CA bundle). For a plain
+    http base (a staging stand-in) both must change; https bases keep certificate checks, with
+    the system's CAs once any connection in the process has used http.
+    """
+    scheme = urlsplit(api_base).scheme
+    client.update_protocol(scheme)
+    if scheme == "http":
+        chargebee.Chargebee.verify_ca_certs = False
+    client.env.api_endpoint = api_base.rstrip("/")
 
 
 def customer_fields(customer: dict[str, Any]) -> dict[str, Any]:
@@ -188,9 +205,8 @@ def _occurred_at(event: dict[str, Any]) -> datetime | None:
     customer = (event.get("content") or {}).get("customer") or {}
     version = customer.get("resource_version") if isinstance(customer, dict) else None
     if isinstance(version, int) and version > 0:
-        return from_unix_millis(version)
-    occurred = event.get("occurred_at")
-    return from_unix(occurred) if isinstance(occurred, int) else None
+        return unix_time(version, "Chargebee", "resource_version", millis=True)
+    return unix_time(event.get("occurred_at"), "Chargebee", "occurred_at")
 
 
 def _field_paths(customer: dict[str, Any]) -> list[str]:

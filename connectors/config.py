@@ -42,6 +42,7 @@ ENV_FIELDS: dict[str, dict[str, str]] = {
         "HUB_QUICKBOOKS_REFRESH_TOKEN": "refresh_token",
         "HUB_QUICKBOOKS_ENVIRONMENT": "environment",
         "HUB_QUICKBOOKS_API_BASE": "api_base",
+        "HUB_QUICKBOOKS_DISCOVERY_URL": "discovery_url",
     },
     "salesforce": {
         "HUB_SALESFORCE_ORGANIZATION_ID": "organization_id",
@@ -67,7 +68,7 @@ ENV_TRIGGERS: dict[str, tuple[str, ...]] = {
 }
 
 # Settings that only adjust a connection; set alone they are not a half-configured connection.
-_MODIFIERS = frozenset({"api_base", "environment", "domain", "match_field"})
+_MODIFIERS = frozenset({"api_base", "discovery_url", "environment", "domain", "match_field"})
 
 CONNECTION_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _PLACEHOLDER = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -159,7 +160,8 @@ def _connections_from_file(
         problems: list[str] = []
         parsed = _file_entry(str(name), entry, env, problems)
         if str(name) in raw:
-            report.break_connection(str(name), None, [f"{name}: defined both by HUB_* variables and in {path}"])
+            clash = f"{name}: defined both by HUB_* variables and in {path}"
+            report.break_connection(str(name), None, [clash])
             continue
         if parsed is None or problems:
             report.break_connection(str(name), parsed[0] if parsed else None, problems)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import requests
 from intuitlib.client import AuthClient
@@ -36,6 +37,7 @@ from connectors._http import (
     require_setting,
     unreachable,
 )
+from connectors._limits import check_identifier
 from connectors.base import (
     Connection,
     Connector,
@@ -63,6 +65,12 @@ CDC_LOOKBACK = timedelta(days=30)  # Intuit's change-data-capture limit
 # Only the consent flow uses the redirect URI; token refresh needs a value, not a real one.
 UNUSED_REDIRECT_URI = "https://localhost/quickbooks/callback"
 TOKEN_MARGIN_SECONDS = 300
+SANDBOX = "sandbox"
+# Intuit's discovery paths (developer.api.intuit.com), used on the host of a configured API base.
+DISCOVERY_PATHS = {
+    "sandbox": "/.well-known/openid_sandbox_configuration",
+    "production": "/.well-known/openid_configuration",
+}
 LOOKUP_CACHE_SECONDS = 3600
 
 
@@ -73,7 +81,6 @@ class QuickBooksConnector(Connector):
         super().__init__(connection)
         self._client: QuickBooks | None = None
         self._client_expires = 0.0
-        self._refresh_token: str | None = None
         self._lookups: TTLCache[str] = TTLCache(LOOKUP_CACHE_SECONDS)
 
     @property
@@ -94,10 +101,17 @@ class QuickBooksConnector(Connector):
     def parse(self, request: WebhookRequest) -> list[Notification]:
         document = parse_json_body(request.body, "QuickBooks")
         if isinstance(document, list):
-            return mapping.cloud_notifications(document, self.realm_id)
-        if isinstance(document, dict) and "eventNotifications" in document:
-            return mapping.legacy_notifications(document, self.realm_id)
-        raise MalformedBody("QuickBooks body is neither eventNotifications nor a CloudEvents array")
+            notifications = mapping.cloud_notifications(document, self.realm_id)
+        elif isinstance(document, dict) and "eventNotifications" in document:
+            notifications = mapping.legacy_notifications(document, self.realm_id)
+        else:
+            raise MalformedBody("QuickBooks body is neither eventNotifications nor a CloudEvents array")
+        for notification in notifications:
+            if notification.handled:
+                entity_id, _, merged_id = mapping.change_of(notification.payload)
+                for customer_id in filter(None, (entity_id, merged_id)):
+                    check_identifier(customer_id, "QuickBooks", "customer id")
+        return notifications
 
     # --- worker side ----------------------------------------------------------------------
 
@@ -210,14 +224,17 @@ class QuickBooksConnector(Connector):
             key: require_setting(self.config, key, self.connection.name, purpose)
             for key in ("client_id", "client_secret", "refresh_token")
         }
-        refresh_token = self._refresh_token or settings["refresh_token"]
+        # Intuit rotates refresh tokens: the newest one is in the shared store, seeded by the config.
+        refresh_token = self.credentials.current(self.connection.name, "refresh_token",
+                                                 str(settings["refresh_token"]))
+        environment = str(self.config.get("environment", "production"))
         try:
-            # AuthClient fetches Intuit's discovery document; QuickBooks() refreshes the token.
+            # AuthClient fetches the discovery document; QuickBooks() refreshes the token.
             auth = AuthClient(
                 settings["client_id"],
                 settings["client_secret"],
                 self.config.get("redirect_uri", UNUSED_REDIRECT_URI),
-                self.config.get("environment", "production"),
+                discovery_location(self.config),
                 refresh_token=refresh_token,
                 realm_id=self.realm_id,
             )
@@ -231,8 +248,10 @@ class QuickBooksConnector(Connector):
             raise _token_error(exc) from exc
         except requests.RequestException as exc:
             raise unreachable("Intuit OAuth", exc) from exc
-        # Intuit rotates refresh tokens: keep using the newest one this process has seen.
-        self._refresh_token = auth.refresh_token or refresh_token
+        if auth.refresh_token and auth.refresh_token != refresh_token:
+            self.credentials.rotate(self.connection.name, "refresh_token", refresh_token, auth.refresh_token)
+        # The SDK picks the sandbox API from the environment name, which a discovery URL hides.
+        qb.sandbox = environment == SANDBOX
         if self.config.get("api_base"):
             qb.api_url_v3 = qb.sandbox_api_url_v3 = str(self.config["api_base"]).rstrip("/")
         qb.session.hooks["response"].append(_raise_for_vendor_status)
@@ -252,6 +271,21 @@ class QuickBooksConnector(Connector):
             raise VendorUnavailable(f"QuickBooks error (code {exc.error_code})") from exc
         except requests.RequestException as exc:
             raise unreachable("QuickBooks", exc) from exc
+
+
+def discovery_location(config: Any) -> str:
+    """What AuthClient is given: an environment name (Intuit's own document) or a document's URL.
+
+    With an API base set, the document is read from that same host at Intuit's path for the
+    environment, so a staging set-up never talks to Intuit; ``discovery_url`` overrides both.
+    """
+    environment = str(config.get("environment", "production"))
+    if config.get("discovery_url"):
+        return str(config["discovery_url"])
+    if environment.startswith(("http://", "https://")) or not config.get("api_base"):
+        return environment
+    parts = urlsplit(str(config["api_base"]))
+    return f"{parts.scheme}://{parts.netloc}{DISCOVERY_PATHS.get(environment, DISCOVERY_PATHS['production'])}"
 
 
 def _raise_for_vendor_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
+from urllib.parse import urlsplit
 
 import requests
 from simple_salesforce import Salesforce
@@ -24,6 +25,7 @@ from simple_salesforce.format import format_soql
 from connectors import _salesforce_soap as soap
 from connectors._cache import TTLCache
 from connectors._http import constant_time_equals, error_for_status, require_setting, unreachable
+from connectors._limits import check_identifier
 from connectors.base import (
     Connection,
     Connector,
@@ -65,32 +67,41 @@ class SalesforceConnector(Connector):
 
     def verify(self, request: WebhookRequest) -> None:
         org = require_setting(self.config, "organization_id", self.connection.name, "check the org")
-        message = soap.read_outbound_message(request.body)
-        if not same_org(message.organization_id, str(org)):
+        # Only the envelope: a foreign org's body is refused before its records are walked.
+        envelope = soap.read_envelope(request.body)
+        if not same_org(envelope.organization_id, str(org)):
             raise SignatureVerificationError(
                 "outbound message is not from the configured Salesforce org", http_status=401
             )
 
     def parse(self, request: WebhookRequest) -> list[Notification]:
-        # SessionId is a live credential: it is read past and never stored.
+        # SessionId is a live credential: it is read past here and blanked in redact_body().
         message = soap.read_outbound_message(request.body)
-        return [
-            Notification(
+        match_field = self.config.get("match_field")
+        notifications = []
+        for item in message.notifications:
+            check_identifier(item.record.get("Id"), "Salesforce", "record Id")
+            if match_field and item.record.get(match_field) not in (None, ""):
+                check_identifier(item.record[match_field], "Salesforce", str(match_field))
+            notifications.append(Notification(
                 vendor_event_id=item.notification_id,
                 event_type=f"outbound_message.{item.sobject_type}",
                 occurred_at=_modified_at(item.record),
                 payload=item.record,
                 handled=item.sobject_type == "Account",
-            )
-            for item in message.notifications
-        ]
+            ))
+        return notifications
+
+    def redact_body(self, body: bytes) -> bytes:
+        return soap.blank_credentials(body)
 
     def acknowledge(self, notifications: list[Notification]) -> WebhookReply:
         return WebhookReply(soap.ACK_ENVELOPE, 200, soap.CONTENT_TYPE)
 
     def refuse(self, error: HubError) -> WebhookReply:
-        # Salesforce understands only Ack or a SOAP fault; it retries after a fault.
-        return WebhookReply(soap.fault_envelope(error), 500, soap.CONTENT_TYPE)
+        # Salesforce understands only Ack or a SOAP fault, and retries whatever the status; the
+        # status still says whose fault it is (4xx: the message; 5xx: the hub, try again).
+        return WebhookReply(soap.fault_envelope(error), error.http_status, soap.CONTENT_TYPE)
 
     # --- worker side ----------------------------------------------------------------------
 
@@ -181,12 +192,24 @@ class SalesforceConnector(Connector):
         return self._client
 
     def _login(self) -> Salesforce:
-        """instance URL + session id, else JWT bearer, else (retiring) SOAP password login."""
+        """instance URL + session id, else JWT bearer, else (retiring) SOAP password login.
+
+        Every API call goes to ``api_base`` (else the instance URL) as given: simple-salesforce
+        writes ``https://{instance}/...`` itself, so its session sends those URLs there.
+        """
         cfg, version = self.config, self.config.get("api_version", DEFAULT_API_VERSION)
         instance = cfg.get("api_base") or cfg.get("instance_url")
         domain = cfg.get("domain", "login")
         if cfg.get("session_id") and instance:
-            return Salesforce(instance_url=instance, session_id=cfg["session_id"], version=version)
+            session = BaseUrlSession(str(instance))
+            return Salesforce(instance_url=instance, session_id=cfg["session_id"], version=version,
+                              session=session)
+        sf = self._login_for_token(cfg, domain, version)
+        if cfg.get("api_base"):
+            sf.session = BaseUrlSession(str(cfg["api_base"]), instance=f"https://{sf.sf_instance}")
+        return sf
+
+    def _login_for_token(self, cfg: Any, domain: str, version: str) -> Salesforce:
         if cfg.get("consumer_key"):
             return Salesforce(
                 username=cfg.get("username"),
@@ -226,6 +249,26 @@ class SalesforceConnector(Connector):
             raise unreachable("Salesforce", exc) from exc
         except OSError as exc:
             raise ConfigError(f"cannot read the Salesforce private key file ({exc.strerror})") from exc
+
+
+class BaseUrlSession(requests.Session):
+    """A requests session that sends simple-salesforce's ``https://{instance}`` URLs to a base URL.
+
+    simple-salesforce builds every URL (REST, sObjects, query pages) as https from the instance's
+    host and port; a staging stand-in may speak http or live under a path. The rewrite keeps
+    scheme, host, port and path of ``base`` exactly; other URLs pass untouched.
+    """
+
+    def __init__(self, base: str, instance: str | None = None) -> None:
+        super().__init__()
+        parts = urlsplit(base)
+        self._written = (instance or f"https://{parts.netloc}").rstrip("/")
+        self._base = base.rstrip("/")
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        if isinstance(url, str) and (url == self._written or url.startswith(f"{self._written}/")):
+            url = self._base + url[len(self._written):]
+        return super().request(method, url, *args, **kwargs)
 
 
 def translate_error(exc: SalesforceError) -> HubError:

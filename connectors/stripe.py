@@ -14,13 +14,13 @@ from connectors._http import (
     retry_after_from,
     unreachable,
 )
+from connectors._limits import check_identifier, unix_time
 from connectors.base import (
     Connection,
     Connector,
     Notification,
     StoredNotification,
     WebhookRequest,
-    from_unix,
 )
 from hub.domain import payment_methods as pm
 from hub.errors import (
@@ -78,9 +78,11 @@ class StripeConnector(Connector):
         event_id, event_type = event.get("id"), event.get("type")
         if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
             raise MalformedBody("Stripe event needs an id and a type")
-        created = event.get("created")
-        occurred = from_unix(created) if isinstance(created, int) else None
-        return [Notification(event_id, event_type, occurred, event, self.handles(event_type))]
+        occurred = unix_time(event.get("created"), "Stripe", "event created")
+        handled = self.handles(event_type)
+        if handled:
+            _check_customer_id(event)
+        return [Notification(event_id, event_type, occurred, event, handled)]
 
     @staticmethod
     def handles(event_type: str) -> bool:
@@ -213,6 +215,20 @@ def _data_object(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise InvalidInput("Stripe event has no data.object")
     return obj
+
+
+def _check_customer_id(event: dict[str, Any]) -> None:
+    """The customer id a handled event will be stored under must fit its column (before the 2xx)."""
+    obj = (event.get("data") or {}).get("object")
+    if not isinstance(obj, dict):
+        return  # normalise() reports it as invalid, with the run
+    if event.get("type") in CUSTOMER_TYPES:
+        check_identifier(obj.get("id"), "Stripe", "customer id")
+        return
+    customer = obj.get("customer")
+    customer = customer.get("id") if isinstance(customer, dict) else customer
+    if customer is not None:
+        check_identifier(customer, "Stripe", "customer id")
 
 
 def _customer_id_of(event: dict[str, Any], obj: dict[str, Any]) -> str:

@@ -68,7 +68,7 @@ def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr:
     except InvalidInput as exc:  # unreadable before the origin could be checked (hostile XML)
         return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
     try:
-        notifications = connector.parse(request)
+        notifications = connector.read(request)
     except InvalidInput as exc:
         return IngestResult(connector.refuse(exc), [], 0, refused=exc.code)
     try:

@@ -185,7 +185,8 @@ class QuickBooksHarness(Harness):
         "api_base": "https://qbo.fake/v3",
     }
     not_applicable = {"stale_timestamp": "intuit-signature covers no timestamp"}
-    discovery_url = "https://developer.intuit.com/.well-known/openid_configuration/"
+    # With an API base set, discovery is read from the same host at Intuit's path.
+    discovery_url = "https://qbo.fake/.well-known/openid_configuration"
     token_url = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 
     def sign(self, body: bytes, connection: Connection) -> dict[str, str]:

@@ -165,7 +165,7 @@ def test_wrong_org_is_refused_with_a_soap_fault(kit, salesforce_kit):
     with pytest.raises(SignatureVerificationError) as caught:
         connector.verify(salesforce_kit.signed(kit.body("salesforce", SAMPLE)))
     reply = connector.refuse(caught.value)
-    assert reply.status == 500 and reply.content_type.startswith("text/xml")
+    assert reply.status == 401 and reply.content_type.startswith("text/xml")
     fault = fromstring(reply.body).find(f"{{{SOAP_ENV}}}Body/{{{SOAP_ENV}}}Fault")
     assert fault.findtext("faultcode") == "soapenv:Client"
     assert "org" in fault.findtext("faultstring")
@@ -205,7 +205,7 @@ def test_hostile_xml_is_refused(kit, salesforce_kit, body):
         connector.verify(request)
     with pytest.raises(MalformedBody):
         connector.parse(request)
-    assert connector.refuse(MalformedBody("x")).status == 500
+    assert connector.refuse(MalformedBody("x")).status == 400
 
 
 @pytest.mark.parametrize(
