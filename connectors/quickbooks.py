@@ -252,6 +252,7 @@ class QuickBooksConnector(Connector):
             self.credentials.rotate(self.connection.name, "refresh_token", refresh_token, auth.refresh_token)
         # The SDK picks the sandbox API from the environment name, which a discovery URL hides.
         qb.sandbox = environment == SANDBOX
+        qb.session = BearerSession(str(auth.access_token))
         if self.config.get("api_base"):
             qb.api_url_v3 = qb.sandbox_api_url_v3 = str(self.config["api_base"]).rstrip("/")
         qb.session.hooks["response"].append(_raise_for_vendor_status)
@@ -271,6 +272,19 @@ class QuickBooksConnector(Connector):
             raise VendorUnavailable(f"QuickBooks error (code {exc.error_code})") from exc
         except requests.RequestException as exc:
             raise unreachable("QuickBooks", exc) from exc
+
+
+class BearerSession(requests.Session):
+    """The session python-quickbooks sends API calls through, in place of its OAuth2Session.
+
+    The SDK sets ``Authorization: Bearer <session.access_token>`` on every call itself; the
+    OAuth2Session it would use adds nothing more, but refuses any http URL (a staging stand-in
+    behind HUB_QUICKBOOKS_API_BASE) unless a process-wide variable allows it everywhere.
+    """
+
+    def __init__(self, access_token: str) -> None:
+        super().__init__()
+        self.access_token = access_token
 
 
 def discovery_location(config: Any) -> str:

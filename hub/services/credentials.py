@@ -120,8 +120,12 @@ class DatabaseCredentials:
         if result.rowcount:
             log.info("connection %s: %s rotated by the vendor and stored", connection, name)
             return value
+        stored = self._stored(connection, name)
+        if stored is None:  # never seeded (or the row was deleted): what it replaces is the seed
+            self.current(connection, name, replaces)
+            return self.rotate(connection, name, replaces, value)
         # Another process rotated it first: its value is the one to use from now on.
-        return self._stored(connection, name) or value
+        return stored
 
     def _stored(self, connection: str, name: str) -> str | None:
         with UnitOfWork(self._db) as uow:

@@ -4,12 +4,14 @@ moving between revisions keeps the data."""
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, inspect, select, text
 
 from hub.bootstrap import build_hub
 from hub.config import load_settings
@@ -82,4 +84,105 @@ def test_upgrading_and_downgrading_keep_the_data(empty_database):  # type: ignor
         assert conn.execute(text("SELECT last_line FROM imports")).scalar() == 5
         assert conn.execute(text("SELECT count(*) FROM customer_account_managers")).scalar() == 1
         assert conn.execute(text("SELECT count(*) FROM import_files")).scalar() == 1
+    engine.dispose()
+
+
+BEFORE_CREDENTIALS = "3c9a4d2e6f10"
+CREDENTIALS = "9d4e2b7c1a53"
+SAMPLES = Path(__file__).resolve().parent / "connectors" / "fixtures" / "salesforce"
+SESSION_SECRETS = (
+    b"SECRET_SESSION_abc",
+    b"https://x/services/Soap/c/59.0/00D000000000001",
+    b"https://x/services/Soap/u/59.0/00D000000000001",
+)
+
+
+def _salesforce_body_with_session() -> bytes:
+    body = (SAMPLES / "outbound_single_with_match_field.xml").read_bytes()
+    body, n = re.subn(rb"<SessionId>[^<]*</SessionId>", b"<SessionId>SECRET_SESSION_abc</SessionId>", body)
+    assert n == 1
+    body, n = re.subn(rb"<EnterpriseUrl>[^<]*</EnterpriseUrl>",
+                      b"<EnterpriseUrl>" + SESSION_SECRETS[1] + b"</EnterpriseUrl>", body)
+    assert n == 1
+    body, n = re.subn(rb"<PartnerUrl>[^<]*</PartnerUrl>",
+                      b"<PartnerUrl>" + SESSION_SECRETS[2] + b"</PartnerUrl>", body)
+    assert n == 1
+    return body
+
+
+def _stripe_body_mentioning_session_id() -> bytes:
+    # A JSON body that merely looks like it holds a session (a customer note): not Salesforce's.
+    return (b'{"id":"evt_1SdXq2LkdIwHu7ixQ9b3Zc1T","object":"event","type":"customer.updated",'
+            b'"data":{"object":{"id":"cus_TbQ8mJ2kP4xY7a","object":"customer","description":'
+            b'"SessionId <SessionId>keep_me</SessionId> <PartnerUrl>https://x/u</PartnerUrl>",'
+            b'"metadata":{"SessionId":"also_kept"}}}}\n')
+
+
+def test_upgrade_blanks_salesforce_sessions_when_deliveries_hold_them(empty_database):  # type: ignore[no-untyped-def]
+    migrate.upgrade(empty_database, BEFORE_CREDENTIALS)
+    salesforce = _salesforce_body_with_session()
+    nil_session = (SAMPLES / "outbound_partner_wsdl_nil_session.xml").read_bytes()
+    stripe = _stripe_body_mentioning_session_id()
+    assert b'<SessionId xsi:nil="true"/>' in nil_session
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        for delivery_id, connection, body in ((1, "salesforce", salesforce), (2, "stripe", stripe),
+                                              (3, "salesforce", nil_session)):
+            conn.execute(text("INSERT INTO webhook_deliveries (id, connection, received_at, headers, body) "
+                              "VALUES (:id, :connection, CURRENT_TIMESTAMP, '{}', :body)"),
+                         {"id": delivery_id, "connection": connection, "body": body})
+        # Two notifications of the first delivery point at it; the purge must treat it once.
+        for inbox_id, connector, delivery_id in ((10, "salesforce", 1), (11, "salesforce", 1),
+                                                 (12, "stripe", 2), (13, "salesforce", 3)):
+            conn.execute(text(
+                "INSERT INTO inbox_events (id, connection, connector, vendor_event_id, event_type, "
+                "status, received_at, delivery_id, payload) VALUES (:id, :connection, :connector, "
+                ":vendor_id, 'Account', 'processed', CURRENT_TIMESTAMP, :delivery_id, '{}')"),
+                {"id": inbox_id, "connection": connector, "connector": connector,
+                 "vendor_id": f"evt_{inbox_id}", "delivery_id": delivery_id})
+    engine.dispose()
+
+    migrate.upgrade(empty_database)
+
+    engine = create_engine(empty_database)
+    with engine.connect() as conn:
+        bodies = {row[0]: bytes(row[1]) for row in conn.execute(
+            text("SELECT id, body FROM webhook_deliveries ORDER BY id"))}
+        tables = inspect(conn).get_table_names()
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    engine.dispose()
+    expected = salesforce
+    for secret in SESSION_SECRETS:
+        expected = expected.replace(secret, b"")
+    assert all(secret not in bodies[1] for secret in SESSION_SECRETS)
+    assert bodies[1] == expected  # tags kept, everything else byte for byte
+    assert b"<SessionId></SessionId>" in bodies[1] and b"<PartnerUrl></PartnerUrl>" in bodies[1]
+    assert bodies[2] == stripe
+    assert bodies[3] == re.sub(rb"<(EnterpriseUrl|PartnerUrl)>[^<]*</", rb"<\1></", nil_session)
+    assert b'<SessionId xsi:nil="true"/>' in bodies[3]
+    assert "connector_credentials" in tables
+    assert version == CREDENTIALS
+
+
+def test_downgrade_drops_the_credentials_table_when_stepping_back(empty_database):  # type: ignore[no-untyped-def]
+    migrate.upgrade(empty_database)
+    engine = create_engine(empty_database)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO connector_credentials (connection, name, ciphertext, value_mac, "
+                          "seed_mac, updated_at) VALUES ('qb', 'refresh_token', 'x', 'm', 'm', "
+                          "CURRENT_TIMESTAMP)"))
+    engine.dispose()
+
+    migrate.downgrade(empty_database, "-1")
+
+    engine = create_engine(empty_database)
+    with engine.connect() as conn:
+        assert "connector_credentials" not in inspect(conn).get_table_names()
+        assert "webhook_deliveries" in inspect(conn).get_table_names()
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == BEFORE_CREDENTIALS
+    engine.dispose()
+    migrate.upgrade(empty_database)  # and back up again, from a clean step
+    engine = create_engine(empty_database)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM connector_credentials")).scalar() == 0
     engine.dispose()
