@@ -10,6 +10,7 @@ MalformedBody (400) before anything is stored, and walks without recursion.
 from __future__ import annotations
 
 import math
+import unicodedata
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -107,6 +108,6 @@ def check_identifier(value: Any, vendor: str, what: str, max_length: int = MAX_E
         raise MalformedBody(f"{vendor} {what} must be non-empty text")
     if len(value) > max_length:
         raise MalformedBody(f"{vendor} {what} is longer than {max_length} characters")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if any(unicodedata.category(c) == "Cc" for c in value):  # C0, DEL and C1
         raise MalformedBody(f"{vendor} {what} contains control characters")
     return value

@@ -20,10 +20,9 @@ MAX_NOTIFICATIONS = 100  # Salesforce never batches more; a bigger body is not f
 CONTENT_TYPE = "text/xml; charset=utf-8"
 MAX_FIELD_DEPTH = 4
 # The session Salesforce sends along (and the endpoints it is valid for): a live API credential.
-_CREDENTIAL_ELEMENT = re.compile(
-    rb"(<(?P<tag>(?:[A-Za-z_][\w.-]*:)?(?:SessionId|EnterpriseUrl|PartnerUrl))\b[^>]*?(?<!/)>)"
-    rb".*?(</(?P=tag)\s*>)",
-    re.DOTALL,
+# `[^<>]*` keeps each match attempt short, so the scan stays linear on any body.
+_CREDENTIAL_OPENING = re.compile(
+    rb"<(?P<tag>(?:[A-Za-z_][\w.-]*:)?(?:SessionId|EnterpriseUrl|PartnerUrl))\b[^<>]*>"
 )
 
 # Byte for byte what Salesforce expects; anything else counts as a failed delivery.
@@ -105,8 +104,23 @@ def blank_credentials(body: bytes) -> bytes:
     """The body with SessionId, EnterpriseUrl and PartnerUrl emptied (a live API session).
 
     Works on the raw bytes, so what is stored is the delivery as received minus the secret.
+    Linear in the body: each closing tag is searched for once, and a tag that is never closed
+    stops the search for that name (no later one can be closed either).
     """
-    return _CREDENTIAL_ELEMENT.sub(rb"\1\3", body)
+    pieces: list[bytes] = []
+    kept_until = 0
+    unclosed: set[bytes] = set()
+    for opening in _CREDENTIAL_OPENING.finditer(body):
+        tag = opening["tag"]
+        if opening.start() < kept_until or opening.group().endswith(b"/>") or tag in unclosed:
+            continue
+        closing = body.find(b"</" + tag, opening.end())
+        if closing < 0:
+            unclosed.add(tag)
+            continue
+        pieces += [body[kept_until:opening.end()]]
+        kept_until = closing
+    return b"".join(pieces) + body[kept_until:] if pieces else body
 
 
 def fault_envelope(error: HubError) -> bytes:

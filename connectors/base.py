@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
@@ -140,12 +141,25 @@ class CredentialStore(Protocol):
     def rotate(self, connection: str, name: str, replaces: str, value: str) -> str:
         """Store ``value`` unless another process already replaced ``replaces``; the value now current."""
 
+    def exchange(self, connection: str, name: str, seed: str, trade: Callable[[str], str]) -> str:
+        """Hand the current value to ``trade`` (the vendor's refresh) and store what it returns.
+
+        One exchange at a time across every process: two workers refreshing at once with the
+        same token would have the vendor refuse the second, whose token it just replaced.
+        """
+
 
 class MemoryCredentials:
     """A CredentialStore for one process (unit tests, tools without a database)."""
 
     def __init__(self) -> None:
         self._values: dict[tuple[str, str], tuple[str, str]] = {}  # → (seed, value)
+        self._lock = threading.Lock()
+
+    def exchange(self, connection: str, name: str, seed: str, trade: Callable[[str], str]) -> str:
+        with self._lock:
+            value = self.current(connection, name, seed)
+            return self.rotate(connection, name, value, trade(value))
 
     def current(self, connection: str, name: str, seed: str) -> str:
         stored = self._values.get((connection, name))
@@ -315,7 +329,10 @@ def parse_timestamp(value: str) -> datetime:
     elif ":" not in zone:
         zone = f"{zone[:3]}:{zone[3:]}"
     parsed = datetime.fromisoformat(f"{match['base'].replace(' ', 'T')}.{fraction}{zone}")
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+14:00 has no UTC form
+        raise ValueError(f"timestamp out of range: {value!r}") from exc
 
 
 def from_unix(seconds: float) -> datetime:

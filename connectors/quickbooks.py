@@ -65,6 +65,7 @@ CDC_LOOKBACK = timedelta(days=30)  # Intuit's change-data-capture limit
 # Only the consent flow uses the redirect URI; token refresh needs a value, not a real one.
 UNUSED_REDIRECT_URI = "https://localhost/quickbooks/callback"
 TOKEN_MARGIN_SECONDS = 300
+OAUTH_TIMEOUT_SECONDS = 10
 SANDBOX = "sandbox"
 # Intuit's discovery paths (developer.api.intuit.com), used on the host of a configured API base.
 DISCOVERY_PATHS = {
@@ -224,23 +225,24 @@ class QuickBooksConnector(Connector):
             key: require_setting(self.config, key, self.connection.name, purpose)
             for key in ("client_id", "client_secret", "refresh_token")
         }
-        # Intuit rotates refresh tokens: the newest one is in the shared store, seeded by the config.
-        refresh_token = self.credentials.current(self.connection.name, "refresh_token",
-                                                 str(settings["refresh_token"]))
         environment = str(self.config.get("environment", "production"))
         try:
-            # AuthClient fetches the discovery document; QuickBooks() refreshes the token.
-            auth = AuthClient(
+            # AuthClient fetches the discovery document (token endpoint) when it is built.
+            auth = TimedAuthClient(
                 settings["client_id"],
                 settings["client_secret"],
                 self.config.get("redirect_uri", UNUSED_REDIRECT_URI),
                 discovery_location(self.config),
-                refresh_token=refresh_token,
                 realm_id=self.realm_id,
             )
+            # Intuit replaces the refresh token as it is used: the newest one lives in the shared
+            # store (seeded by the config), and one process at a time trades it for a new one.
+            self.credentials.exchange(self.connection.name, "refresh_token", str(settings["refresh_token"]),
+                                      lambda token: _refresh(auth, token))
+            # The access token is set, so the SDK starts its session without refreshing again.
             qb = QuickBooks(
                 auth_client=auth,
-                refresh_token=refresh_token,
+                refresh_token=auth.refresh_token,
                 company_id=self.realm_id,
                 minorversion=int(self.config.get("minor_version", QuickBooks.MINIMUM_MINOR_VERSION)),
             )
@@ -248,8 +250,6 @@ class QuickBooksConnector(Connector):
             raise _token_error(exc) from exc
         except requests.RequestException as exc:
             raise unreachable("Intuit OAuth", exc) from exc
-        if auth.refresh_token and auth.refresh_token != refresh_token:
-            self.credentials.rotate(self.connection.name, "refresh_token", refresh_token, auth.refresh_token)
         # The SDK picks the sandbox API from the environment name, which a discovery URL hides.
         qb.sandbox = environment == SANDBOX
         qb.session = BearerSession(str(auth.access_token))
@@ -272,6 +272,23 @@ class QuickBooksConnector(Connector):
             raise VendorUnavailable(f"QuickBooks error (code {exc.error_code})") from exc
         except requests.RequestException as exc:
             raise unreachable("QuickBooks", exc) from exc
+
+
+class TimedAuthClient(AuthClient):
+    """intuitlib's AuthClient (a requests session) with a timeout on its discovery and token calls.
+
+    The token exchange runs under the credential row's lock; an Intuit that never answers must
+    not hold it (or, on SQLite, the database's write lock) for longer than this.
+    """
+
+    def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", OAUTH_TIMEOUT_SECONDS)
+        return super().request(method, url, *args, **kwargs)
+
+
+def _refresh(auth: AuthClient, refresh_token: str) -> str:
+    auth.refresh(refresh_token=refresh_token)
+    return str(auth.refresh_token or refresh_token)
 
 
 class BearerSession(requests.Session):

@@ -20,6 +20,9 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.config["JSON_SORT_KEYS"] = False
     app.extensions["hub"] = hub or build_hub(settings)
+    # Read (and log) the connections now: a misconfigured one is reported at start-up, loudly,
+    # not at its first webhook. Nothing connects here; the others work whatever it says.
+    app.extensions["hub"].connections.report()
 
     from hub.cli import register_commands
     from hub.web import register_web

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -126,6 +127,30 @@ class DatabaseCredentials:
             return self.rotate(connection, name, replaces, value)
         # Another process rotated it first: its value is the one to use from now on.
         return stored
+
+    def exchange(self, connection: str, name: str, seed: str, trade: Callable[[str], str]) -> str:
+        """The vendor's refresh, one process at a time, under the credential row's lock.
+
+        Touching the row first takes its row lock on PostgreSQL (the write lock on SQLite, which
+        every writer takes at BEGIN anyway): another process refreshing meanwhile waits, then
+        trades the token this one stored. ``trade`` must bound its own time (HTTP timeouts).
+        """
+        self.current(connection, name, seed)
+        cipher = self.cipher()
+        key = (ConnectorCredential.connection == connection, ConnectorCredential.name == name)
+        with UnitOfWork(self._db) as uow:
+            uow.session.execute(update(ConnectorCredential).where(*key).values(updated_at=utcnow()))
+            ciphertext = uow.session.scalar(select(ConnectorCredential.ciphertext).where(*key))
+            value = cipher.decrypt(ciphertext) if ciphertext else seed
+            traded = trade(value)
+            if traded != value:
+                uow.session.execute(update(ConnectorCredential).where(*key).values(
+                    ciphertext=cipher.encrypt(traded), value_mac=cipher.mac(traded),
+                    rotated_at=utcnow(), updated_at=utcnow()))
+            uow.commit()
+        if traded != value:
+            log.info("connection %s: %s rotated by the vendor and stored", connection, name)
+        return traded
 
     def _stored(self, connection: str, name: str) -> str | None:
         with UnitOfWork(self._db) as uow:

@@ -63,7 +63,7 @@ def test_stripe_keeps_working_while_salesforce_is_misconfigured(client, hub, que
 
 
 def test_the_broken_connection_answers_503_with_a_code_and_no_details(client, hub):  # type: ignore[no-untyped-def]
-    body = (ROOT.parent / "shared" / "samples" / "salesforce_outbound_message.xml").read_bytes()
+    body = (ROOT / "tests" / "samples" / "salesforce_outbound_message.xml").read_bytes()
     response = client.post("/webhooks/salesforce", data=body, headers={"Content-Type": "text/xml"})
     assert response.status_code == 503
     assert response.headers["Retry-After"]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.db.models import Base, InboxEvent
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 STRIPE_SECRET = "whsec_hostile_test_secret"
 SF_ORG = "00D5e000000AbCdEAK"
 ENV = {

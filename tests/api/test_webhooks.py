@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
 
-SAMPLES = Path(__file__).resolve().parents[3] / "shared" / "samples"
+SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
 QB_TOKEN = "qb-verifier-token"
 SF_ORG = "00D5e000000AbCdEAK"

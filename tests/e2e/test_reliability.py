@@ -16,7 +16,7 @@ from tests.e2e.stack import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("postgres_only")]
 STRIPE_RECIPE = "stripe-payment-method-to-workflow"
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "samples" / "stripe_customer_updated.json"
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "stripe_customer_updated.json"
 
 
 def scalar(hub, stmt):  # type: ignore[no-untyped-def]

@@ -99,6 +99,20 @@ def load(*parts: str) -> Any:
 # --- the vendors ---------------------------------------------------------------------------------
 
 
+def stripe(prefix: str) -> StandIn:
+    """Stripe's API under ``prefix``: customers with their default payment method expanded."""
+    stand_in = StandIn()
+    customers = load("stripe", "api", "customers.json")
+
+    @stand_in.route("GET", rf"{prefix}/v1/customers/(?P<id>[^/]+)")
+    def customer(match: re.Match[str], seen: Seen) -> Answer:
+        found = customers.get(match["id"])
+        return (200, found) if found else (404, {"error": {"code": "resource_missing",
+                                                           "type": "invalid_request_error"}})
+
+    return stand_in
+
+
 def chargebee(prefix: str) -> StandIn:
     """Chargebee's REST API v2 under ``prefix`` (e.g. /staging/api/v2)."""
     stand_in = StandIn()
@@ -120,6 +134,7 @@ class IntuitTokens:
 
     current: str
     issued: int = 0
+    refused: int = 0
     presented: list[str] = field(default_factory=list)
 
     def refresh(self, seen: Seen) -> Answer:
@@ -127,6 +142,7 @@ class IntuitTokens:
         token = form.get("refresh_token", [""])[0]
         self.presented.append(token)
         if token != self.current:
+            self.refused += 1
             return 400, {"error": "invalid_grant"}
         self.issued += 1
         self.current = f"rt-rotated-{self.issued}"

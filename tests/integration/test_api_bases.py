@@ -68,6 +68,25 @@ def workflow_of(hub, external_id: str) -> str | None:  # type: ignore[no-untyped
         return customer.workflow.name if customer.workflow else None
 
 
+def test_stripe_customer_is_read_from_an_http_api_base_with_a_path(hub, settings):  # type: ignore[no-untyped-def]
+    import stripe
+
+    with standins.serving(standins.stripe("/staging/stripe")) as api:
+        staged = staged_hub(settings, {
+            "HUB_STRIPE_WEBHOOK_SECRET": "whsec_staging", "HUB_STRIPE_API_KEY": "sk_test_staging",
+            "HUB_STRIPE_API_BASE": f"{api.base}/staging/stripe",
+        })
+        text = (FIXTURES / "stripe" / "payment_method_attached.json").read_text()
+        header = stripe.WebhookSignature.generate_signature_header(text, "whsec_staging")
+        ids = deliver(staged, "stripe", text.encode(), {"Stripe-Signature": header,
+                                                         "Content-Type": "application/json"})
+    assert api.paths() == ["/staging/stripe/v1/customers/cus_TbQ7nK1jQ3wX6b"]
+    assert api.seen[0].query["expand[0]"] == ["invoice_settings.default_payment_method"]
+    [event] = normalised(staged, ids)
+    assert event["type"] == "customer.payment_method.changed"
+    assert event["customer"]["external_id"] == "cus_TbQ7nK1jQ3wX6b"
+
+
 def test_chargebee_direct_debit_scheme_is_read_from_an_http_api_base(hub, settings):  # type: ignore[no-untyped-def]
     with standins.serving(standins.chargebee("/staging/cb/api/v2")) as api:
         staged = staged_hub(settings, {

@@ -287,3 +287,54 @@ def test_rows_are_independent_when_connections_or_names_differ(hub) -> None:  # 
     assert values == {(CONN, NAME): ROTATED, (CONN, "other_token"): SEED, ("quickbooks-eu", NAME): SEED2}
     assert stored_row(hub, CONN, "other_token").rotated_at is None
     assert row_count(hub) == 3
+
+
+# --- exchange: the vendor's refresh, one process at a time --------------------------------------
+
+
+def test_exchange_trades_the_current_value_and_stores_what_comes_back(store) -> None:  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def trade(value: str) -> str:
+        seen.append(value)
+        return ROTATED if value == SEED else ROTATED_AGAIN
+
+    assert store.exchange(CONN, NAME, SEED, trade) == ROTATED
+    assert store.exchange(CONN, NAME, SEED, trade) == ROTATED_AGAIN
+    assert seen == [SEED, ROTATED]
+    assert store.current(CONN, NAME, SEED) == ROTATED_AGAIN
+
+
+def test_exchange_keeps_the_stored_value_when_the_trade_fails(store) -> None:  # type: ignore[no-untyped-def]
+    store.exchange(CONN, NAME, SEED, lambda value: ROTATED)
+
+    def refused(value: str) -> str:
+        raise RuntimeError("the vendor refused the refresh")
+
+    with pytest.raises(RuntimeError):
+        store.exchange(CONN, NAME, SEED, refused)
+    assert store.current(CONN, NAME, SEED) == ROTATED
+
+
+def test_exchanges_in_two_processes_run_one_after_the_other(hub) -> None:  # type: ignore[no-untyped-def]
+    """Two workers refreshing at once: the second trades the token the first stored, never the
+    one the first just spent (Intuit would refuse it)."""
+    import threading
+    import time
+
+    seen: list[str] = []
+
+    def trade(value: str) -> str:
+        seen.append(value)
+        time.sleep(0.3)  # the vendor's round trip, while the other process wants the token too
+        return value + "+"
+
+    stores = [DatabaseCredentials(hub.db, SECRET) for _ in range(2)]
+    stores[0].current(CONN, NAME, SEED)
+    threads = [threading.Thread(target=s.exchange, args=(CONN, NAME, SEED, trade)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert seen == [SEED, SEED + "+"]
+    assert stores[1].current(CONN, NAME, SEED) == SEED + "++"

@@ -104,7 +104,7 @@ def test_out_of_order_events_newest_wins(client, demo):  # type: ignore[no-untyp
 
 
 def sample_updated() -> dict:
-    return json.loads((ROOT.parent / "shared" / "samples" / "stripe_customer_updated.json").read_text())
+    return json.loads((ROOT / "tests" / "samples" / "stripe_customer_updated.json").read_text())
 
 
 def customer_with_card(customer_id: str) -> dict:

@@ -10,6 +10,7 @@ from connectors.base import Connection, Notification
 from hub.db.models import InboxEvent, PollCursor, RecipeRun
 from hub.db.types import utcnow
 from hub.services import maintenance, polling, retries
+from hub.services.connections import Connections
 
 T0 = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 
@@ -42,7 +43,8 @@ class FakeQuickBooks:
 
 
 def wire(hub, fakes: dict) -> None:  # type: ignore[no-untyped-def]
-    hub.connections._connections = {n: Connection(n, f.name, {}) for n, f in fakes.items()}
+    preset = {n: Connection(n, f.name, {}) for n, f in fakes.items()}
+    hub.connections = Connections(hub.settings, preset=preset)
     hub.connections._instances = dict(fakes)
 
 

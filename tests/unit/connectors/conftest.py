@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
 import hashlib
 import hmac
 import json
 import re
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -27,6 +28,10 @@ from connectors.base import Connection, Notification, StoredNotification, Webhoo
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FORGERY_CASES = ("tampered_body", "wrong_secret", "missing_credentials", "stale_timestamp")
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Where a harness's with_raw() puts a raw JSON member (replaced after encoding).
+_RAW_KEY = "__raw_member__"
+_RAW_MEMBER = b'"__raw_member__":0'
 
 
 def load_json(*parts: str) -> Any:
@@ -36,6 +41,19 @@ def load_json(*parts: str) -> Any:
 def webhook(body: bytes, headers: dict[str, str] | None = None) -> WebhookRequest:
     lowered = {k.lower(): v for k, v in (headers or {}).items()}
     return WebhookRequest(body=body, headers=lowered, received_at=datetime.now(UTC))
+
+
+def rfc3339(moment: datetime) -> str:
+    """A moment as vendors write it: milliseconds, its own offset, Z for UTC."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def unix_seconds(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(seconds=1)  # exact integers, even for year 1 or 9999
+
+
+def unix_millis(moment: datetime) -> int:
+    return (moment - EPOCH) // timedelta(milliseconds=1)
 
 
 def stored(notification: Notification, connection: str, inbox_id: int = 1) -> StoredNotification:
@@ -96,6 +114,58 @@ class Harness:
     def fake_api(self) -> Iterator[Any]:
         yield None
 
+    # --- hostile-payload kit: where this vendor keeps its ids and times ---------------------
+    # The contract suite builds hostile bodies from these and signs them with signed(): each
+    # with_* returns a changed copy of a document, encode() the bytes the vendor would send.
+
+    hostile_fixtures: tuple[str, ...] = ()  # fixture names whose first record is a handled customer
+    # Case name → (time field, raw value) for values no datetime can hold (e.g. 10**17 seconds).
+    raw_times: dict[str, tuple[str, Any]] = {}
+    refusal_content_type = "application/json"
+    refusal_marker = b'"error"'
+    credential_markers: tuple[bytes, ...] = ()  # how the body elements holding credentials open
+
+    def document(self, name: str) -> Any:
+        """A fixture as the harness's with_* methods take it (parsed JSON here)."""
+        return load_json(self.name, name)
+
+    def encode(self, doc: Any) -> bytes:
+        """The body for a document (bytes, as with_raw() returns them, pass through)."""
+        return doc if isinstance(doc, bytes) else json.dumps(doc, separators=(",", ":")).encode()
+
+    def record(self, doc: Any) -> dict[str, Any]:
+        """The object in a document that holds the customer's fields (and becomes the payload)."""
+        raise NotImplementedError
+
+    def with_raw(self, doc: Any, raw: bytes) -> bytes:
+        """The encoded document with ``raw`` (a JSON member ``"key":value``) added to its record."""
+        doc = copy.deepcopy(doc)
+        self.record(doc)[_RAW_KEY] = 0
+        body = self.encode(doc)
+        assert body.count(_RAW_MEMBER) == 1
+        return body.replace(_RAW_MEMBER, raw)
+
+    def with_event_id(self, doc: Any, value: str) -> Any:
+        raise NotImplementedError
+
+    def with_customer_id(self, doc: Any, value: str) -> Any:
+        raise NotImplementedError
+
+    def with_time(self, doc: Any, moment: datetime) -> Any:
+        """The moment in every field the vendor's event time is read from, in the vendor's encoding."""
+        raise NotImplementedError
+
+    def with_raw_time(self, doc: Any, field: str, value: Any) -> Any:
+        raise NotImplementedError
+
+    def body_credentials(self, body: bytes) -> list[bytes]:
+        """Credential values the vendor itself puts in a body (redact_body() must blank them)."""
+        return []
+
+    def without_credentials(self, body: bytes) -> bytes:
+        """The body without the elements that hold those credentials."""
+        return body
+
 
 class StripeHarness(Harness):
     name = "stripe"
@@ -112,6 +182,40 @@ class StripeHarness(Harness):
 
     def wrong_connection(self) -> Connection:
         return self.connection(webhook_secret="whsec_some_other_endpoint")
+
+    hostile_fixtures = ("customer_updated_email_and_metadata.json", "payment_method_attached.json")
+    raw_times = {
+        "created_1e17": ("created", 10**17),
+        "created_minus_1e17": ("created", -(10**17)),
+    }
+
+    def record(self, doc: Any) -> dict[str, Any]:
+        return doc["data"]["object"]
+
+    def with_event_id(self, doc: Any, value: str) -> Any:
+        doc = copy.deepcopy(doc)
+        doc["id"] = value
+        return doc
+
+    def with_customer_id(self, doc: Any, value: str) -> Any:
+        """customer.* events are the customer (data.object.id); others name it (data.object.customer)."""
+        doc = copy.deepcopy(doc)
+        obj = doc["data"]["object"]
+        if doc["type"] in ("customer.created", "customer.updated", "customer.deleted"):
+            obj["id"] = value
+        elif isinstance(obj.get("customer"), dict):
+            obj["customer"]["id"] = value
+        else:
+            obj["customer"] = value
+        return doc
+
+    def with_time(self, doc: Any, moment: datetime) -> Any:
+        return self.with_raw_time(doc, "created", unix_seconds(moment))
+
+    def with_raw_time(self, doc: Any, field: str, value: Any) -> Any:
+        doc = copy.deepcopy(doc)
+        doc[field] = value
+        return doc
 
     def forge(self, case: str, body: bytes) -> tuple[Connection, WebhookRequest]:
         if case == "stale_timestamp":
@@ -157,6 +261,43 @@ class ChargebeeHarness(Harness):
     def wrong_connection(self) -> Connection:
         return self.connection(webhook_password="not-the-password")
 
+    hostile_fixtures = ("customer_created_card.json", "payment_source_added_sepa.json")
+    raw_times = {
+        "occurred_at_1e17": ("occurred_at", 10**17),  # seconds: year 3 billion
+        "resource_version_1e17": ("resource_version", 10**17),  # milliseconds: year 3 million
+    }
+
+    def record(self, doc: Any) -> dict[str, Any]:
+        return doc["content"]["customer"]
+
+    def with_event_id(self, doc: Any, value: str) -> Any:
+        doc = copy.deepcopy(doc)
+        doc["id"] = value
+        return doc
+
+    def with_customer_id(self, doc: Any, value: str) -> Any:
+        doc = copy.deepcopy(doc)
+        doc["content"]["customer"]["id"] = value
+        return doc
+
+    def with_time(self, doc: Any, moment: datetime) -> Any:
+        doc = copy.deepcopy(doc)
+        doc["occurred_at"] = unix_seconds(moment)
+        doc["content"]["customer"]["resource_version"] = unix_millis(moment)
+        return doc
+
+    def with_raw_time(self, doc: Any, field: str, value: Any) -> Any:
+        doc = copy.deepcopy(doc)
+        customer = doc["content"]["customer"]
+        if field == "resource_version":
+            customer["resource_version"] = value
+        else:
+            # A customer's resource_version orders its changes; occurred_at is the event time
+            # only without one.
+            customer.pop("resource_version", None)
+            doc[field] = value
+        return doc
+
     @contextlib.contextmanager
     def fake_api(self) -> Iterator[respx.MockRouter]:
         sources = load_json("chargebee", "api", "payment_sources.json")
@@ -196,6 +337,43 @@ class QuickBooksHarness(Harness):
 
     def wrong_connection(self) -> Connection:
         return self.connection(verifier_token="some-other-verifier")
+
+    hostile_fixtures = (
+        "legacy_customer_update_and_create.json",
+        "cloudevents_customer_update_and_create.json",
+    )
+
+    def record(self, doc: Any) -> dict[str, Any]:
+        """The first CloudEvents element, or the first legacy entity (the payload is realmId + it)."""
+        if isinstance(doc, list):
+            return doc[0]
+        return doc["eventNotifications"][0]["dataChangeEvent"]["entities"][0]
+
+    def with_event_id(self, doc: Any, value: str) -> Any:
+        """CloudEvents carry an id. Legacy ids are composed (realm:name:id:operation:time): the
+        entity id becomes the tail of ``value`` that makes the composed id exactly as long, so a
+        301-character id overflows the event-id column with an entity id that fits its own."""
+        doc = copy.deepcopy(doc)
+        if isinstance(doc, list):
+            self.record(doc)["id"] = value
+            return doc
+        composed = self.connector().parse(self.signed(self.encode(doc)))[0].vendor_event_id
+        frame = len(composed) - len(str(self.record(doc)["id"]))
+        self.record(doc)["id"] = value[frame:] if len(value) > frame else value
+        return doc
+
+    def with_customer_id(self, doc: Any, value: str) -> Any:
+        doc = copy.deepcopy(doc)
+        self.record(doc)["intuitentityid" if isinstance(doc, list) else "id"] = value
+        return doc
+
+    def with_time(self, doc: Any, moment: datetime) -> Any:
+        return self.with_raw_time(doc, "time" if isinstance(doc, list) else "lastUpdated", rfc3339(moment))
+
+    def with_raw_time(self, doc: Any, field: str, value: Any) -> Any:
+        doc = copy.deepcopy(doc)
+        self.record(doc)[field] = value
+        return doc
 
     @contextlib.contextmanager
     def fake_api(self) -> Iterator[responses.RequestsMock]:
@@ -263,6 +441,56 @@ class SalesforceHarness(Harness):
             return connection, self.signed(body.replace(org, b""), connection)
         raise ValueError(case)
 
+    hostile_fixtures = ("outbound_single_with_match_field.xml", "outbound_partner_wsdl_nil_session.xml")
+    refusal_content_type = "text/xml"
+    refusal_marker = b"<soapenv:Fault>"
+    credential_markers = (b"<SessionId>", b"<EnterpriseUrl>", b"<PartnerUrl>")
+    _credential = re.compile(rb"<(?:[\w.-]+:)?(?:SessionId|EnterpriseUrl|PartnerUrl)\b[^>]*(?<!/)>([^<]+)</")
+
+    def document(self, name: str) -> bytes:
+        """Outbound messages are edited as the bytes Salesforce sends (only the first record)."""
+        return (FIXTURES / self.name / name).read_bytes()
+
+    def encode(self, doc: bytes) -> bytes:
+        return doc
+
+    def with_raw(self, doc: bytes, raw: bytes) -> bytes:
+        """``raw`` (XML) as one more field of the first sObject."""
+        return doc.replace(b"</sObject>", raw + b"</sObject>", 1)
+
+    def with_event_id(self, doc: bytes, value: str) -> bytes:
+        # The Notification's own <Id> (unprefixed) comes before the record's <sf:Id>.
+        changed, count = re.subn(rb"<Id>[^<]*</Id>", b"<Id>" + value.encode() + b"</Id>", doc, count=1)
+        assert count == 1
+        return changed
+
+    def with_customer_id(self, doc: bytes, value: str) -> bytes:
+        """The record Id of the (Account) sObject."""
+        return self._in_sobject(doc, rb"<((?:[\w.-]+:)?Id)>[^<]*</\1>", rb"<\1>" + value.encode() + rb"</\1>")
+
+    def with_time(self, doc: bytes, moment: datetime) -> bytes:
+        stamp = rfc3339(moment).encode()
+        pattern = rb"<((?:[\w.-]+:)?LastModifiedDate)>[^<]*</\1>"
+        if re.search(pattern, doc):
+            return self._in_sobject(doc, pattern, rb"<\1>" + stamp + rb"</\1>")
+        return self.with_raw(doc, b"<LastModifiedDate>" + stamp + b"</LastModifiedDate>")
+
+    def body_credentials(self, body: bytes) -> list[bytes]:
+        return self._credential.findall(body)
+
+    def without_credentials(self, body: bytes) -> bytes:
+        tags = rb"(?:[\w.-]+:)?(?:SessionId|EnterpriseUrl|PartnerUrl)"
+        bare, count = re.subn(rb"\s*<(%s)\b[^>]*?(?:/>|>[^<]*</\1>)" % tags, b"", body)
+        assert count == 3, "an outbound message holds SessionId, EnterpriseUrl and PartnerUrl"
+        return bare
+
+    @staticmethod
+    def _in_sobject(doc: bytes, pattern: bytes, replacement: bytes) -> bytes:
+        head, marker, tail = doc.partition(b"<sObject")
+        tail, count = re.subn(pattern, replacement, tail, count=1)
+        assert marker and count == 1
+        return head + marker + tail
+
     @contextlib.contextmanager
     def fake_api(self, poll_records: list[dict[str, Any]] | None = None) -> Iterator[responses.RequestsMock]:
         users = load_json("salesforce", "api", "users.json")
@@ -318,6 +546,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("forgery", cases, ids=[f"{v}-{c}" for v, c in cases])
     if "vendor" in metafunc.fixturenames:
         metafunc.parametrize("vendor", sorted(HARNESSES))
+    # Hostile-payload cases. Record and time cases run on every hostile fixture (each names its
+    # ids and times its own way); syntax cases, refused before any field is read, on the first.
+    if "hostile_base" in metafunc.fixturenames:
+        bases = [(h.name, f) for h in HARNESSES.values() for f in h.hostile_fixtures]
+        metafunc.parametrize("hostile_base", bases, ids=[f"{v}/{f}" for v, f in bases])
+    for name, suffix in (("json_base", ".json"), ("xml_base", ".xml")):
+        if name in metafunc.fixturenames:
+            bases = [(h.name, h.hostile_fixtures[0]) for h in HARNESSES.values() if h.suffix == suffix]
+            metafunc.parametrize(name, bases, ids=[f"{v}/{f}" for v, f in bases])
+    if "raw_time" in metafunc.fixturenames:
+        cases = [(h.name, f, c) for h in HARNESSES.values() for f in h.hostile_fixtures for c in h.raw_times]
+        metafunc.parametrize("raw_time", cases, ids=[f"{v}/{f}-{c}" for v, f, c in cases])
 
 
 @pytest.fixture(autouse=True)

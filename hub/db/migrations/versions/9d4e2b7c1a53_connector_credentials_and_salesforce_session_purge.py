@@ -20,10 +20,8 @@ down_revision = '3c9a4d2e6f10'
 branch_labels = None
 depends_on = None
 
-_CREDENTIAL = re.compile(
-    rb"(<(?P<tag>(?:[A-Za-z_][\w.-]*:)?(?:SessionId|EnterpriseUrl|PartnerUrl))\b[^>]*?(?<!/)>)"
-    rb".*?(</(?P=tag)\s*>)",
-    re.DOTALL,
+_OPENING = re.compile(
+    rb"<(?P<tag>(?:[A-Za-z_][\w.-]*:)?(?:SessionId|EnterpriseUrl|PartnerUrl))\b[^<>]*>"
 )
 BATCH = 500
 
@@ -52,10 +50,28 @@ def _purge_salesforce_sessions(bind: sa.engine.Connection) -> None:
         rows = bind.execute(sa.text("SELECT id, body FROM webhook_deliveries WHERE id IN :ids")
                             .bindparams(sa.bindparam("ids", expanding=True)), {"ids": chunk})
         for delivery_id, body in rows.all():
-            blanked = _CREDENTIAL.sub(rb"\1\3", bytes(body))
+            blanked = _blank(bytes(body))
             if blanked != bytes(body):
                 bind.execute(sa.text("UPDATE webhook_deliveries SET body = :body WHERE id = :id"),
                              {"body": blanked, "id": delivery_id})
+
+
+def _blank(body: bytes) -> bytes:
+    """Credential elements emptied, in one linear pass (bodies stored earlier are well-formed XML)."""
+    pieces: list[bytes] = []
+    kept_until = 0
+    unclosed: set[bytes] = set()
+    for opening in _OPENING.finditer(body):
+        tag = opening["tag"]
+        if opening.start() < kept_until or opening.group().endswith(b"/>") or tag in unclosed:
+            continue
+        closing = body.find(b"</" + tag, opening.end())
+        if closing < 0:
+            unclosed.add(tag)
+            continue
+        pieces.append(body[kept_until:opening.end()])
+        kept_until = closing
+    return b"".join(pieces) + body[kept_until:] if pieces else body
 
 
 def downgrade() -> None:
