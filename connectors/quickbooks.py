@@ -144,8 +144,7 @@ class QuickBooksConnector(Connector):
         if since < earliest:
             logger.warning("QuickBooks backfill limited to the last 30 days")
             since = earliest
-        qb = self._qb()
-        cdc = self._call(lambda: change_data_capture([Customer], since, qb=qb))
+        cdc = self._call(lambda qb: change_data_capture([Customer], since, qb=qb))
         return [self._cdc_notification(c) for c in getattr(cdc, "Customer", [])]
 
     def _cdc_notification(self, customer: Any) -> Notification:
@@ -168,8 +167,7 @@ class QuickBooksConnector(Connector):
 
     def fetch_customer(self, customer_id: str) -> dict[str, Any]:
         """The normalised customer fields of one QuickBooks customer."""
-        qb = self._qb()
-        customer = self._call(lambda: Customer.get(customer_id, qb=qb))
+        customer = self._call(lambda qb: Customer.get(customer_id, qb=qb))
         email = getattr(customer.PrimaryEmailAddr, "Address", None)
         currency = getattr(customer.CurrencyRef, "value", None)
         fields: dict[str, Any] = {
@@ -192,8 +190,7 @@ class QuickBooksConnector(Connector):
         key = f"PaymentMethod:{method_id}"
         cached = self._lookups.get(key)
         if cached is None:
-            qb = self._qb()
-            method = self._call(lambda: PaymentMethod.get(method_id, qb=qb))
+            method = self._call(lambda qb: PaymentMethod.get(method_id, qb=qb))
             cached = mapping.payment_method_from(method.Type, method.Name)
             self._lookups.set(key, cached)
         return cached
@@ -207,8 +204,7 @@ class QuickBooksConnector(Connector):
         key = f"Term:{term_id}"
         cached = self._lookups.get(key)
         if cached is None:
-            qb = self._qb()
-            cached = str(self._call(lambda: Term.get(term_id, qb=qb)).Name)
+            cached = str(self._call(lambda qb: Term.get(term_id, qb=qb)).Name)
             self._lookups.set(key, cached)
         return cached
 
@@ -258,14 +254,29 @@ class QuickBooksConnector(Connector):
         qb.session.hooks["response"].append(_raise_for_vendor_status)
         return qb, int(auth.expires_in or 3600)
 
-    def _call(self, request: Callable[[], T]) -> T:
+    def _call(self, request: Callable[[QuickBooks], T]) -> T:
+        """One API call; an access token QuickBooks refuses is refreshed and the call tried once more.
+
+        A token can be refused before its expiry (revoked, or issued before a reconnect); keeping
+        the client would fail every call until the timer ran out.
+        """
         try:
-            return request()
+            return self._translated(request)
+        except TokenRefused:
+            self._client = None
+            return self._translated(request)
+
+    def _translated(self, request: Callable[[QuickBooks], T]) -> T:
+        try:
+            return request(self._qb())
+        except TokenRefused:
+            self._client = None
+            raise
         except HubError:
             raise  # already translated by the response hook
         except AuthorizationException as exc:
             self._client = None  # force a token refresh on the next attempt
-            raise ConfigError(f"QuickBooks refused our token (code {exc.error_code})") from exc
+            raise TokenRefused(f"QuickBooks refused our token (code {exc.error_code})") from exc
         except (ObjectNotFoundException, ValidationException) as exc:
             raise InvalidInput(f"QuickBooks rejected the lookup (code {exc.error_code})") from exc
         except QuickbooksException as exc:
@@ -319,12 +330,20 @@ def discovery_location(config: Any) -> str:
     return f"{parts.scheme}://{parts.netloc}{DISCOVERY_PATHS.get(environment, DISCOVERY_PATHS['production'])}"
 
 
+class TokenRefused(ConfigError):
+    """QuickBooks refused the access token (401): refreshed once, then a config error."""
+
+    code = "vendor_token_refused"
+
+
 def _raise_for_vendor_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:
     """requests hook: turn throttling, outages and auth failures into hub errors at once.
 
     python-quickbooks loses the HTTP status of non-JSON error pages; this keeps it.
     """
     status = response.status_code
+    if status == 401:
+        raise TokenRefused("QuickBooks refused our access token (HTTP 401)")
     if status in (401, 403, 429) or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise error_for_status("QuickBooks", status, retry_after=retry_after)

@@ -134,6 +134,7 @@ class IntuitTokens:
 
     current: str
     issued: int = 0
+    access_tokens: set[str] = field(default_factory=set)  # each valid for its hour, as at Intuit
     refused: int = 0
     presented: list[str] = field(default_factory=list)
 
@@ -146,6 +147,7 @@ class IntuitTokens:
             return 400, {"error": "invalid_grant"}
         self.issued += 1
         self.current = f"rt-rotated-{self.issued}"
+        self.access_tokens.add(f"at-{self.issued}")
         return 200, {"token_type": "bearer", "access_token": f"at-{self.issued}",
                      "refresh_token": self.current, "expires_in": 3600,
                      "x_refresh_token_expires_in": 8726400}
@@ -170,7 +172,7 @@ def quickbooks(realm: str, tokens: IntuitTokens, discovery_path: str) -> StandIn
 
     @stand_in.route("GET", rf"/v3/company/{realm}/(?P<entity>\w+)/(?P<id>\d+)")
     def entity(match: re.Match[str], seen: Seen) -> Answer:
-        if seen.headers.get("authorization") != f"Bearer at-{tokens.issued}":
+        if seen.headers.get("authorization", "").removeprefix("Bearer ") not in tokens.access_tokens:
             return 401, {"Fault": {"Error": [{"Message": "AuthenticationFailed", "code": "3200"}],
                                    "type": "AUTHENTICATION"}}
         found = entities.get(match["entity"], {}).get(match["id"])

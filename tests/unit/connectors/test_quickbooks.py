@@ -302,3 +302,36 @@ def test_notification_payloads_are_json(kit, quickbooks_kit):
     for fixture in (LEGACY, CLOUD):
         for note in parse(kit, quickbooks_kit, fixture):
             assert json.loads(json.dumps(note.payload)) == note.payload
+
+
+def test_refused_access_token_is_refreshed_and_the_call_tried_once_more(kit, quickbooks_kit):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        quickbooks_kit.add_oauth(api)
+        # responses answers a URL's registrations in turn: the 401 first, then the real customer.
+        api.add(responses.GET, CUSTOMER_58, status=401, json={"fault": {"error": [{"message": "revoked"}]}})
+        quickbooks_kit.add_entities(api, "customer", _api("customers.json"))
+        quickbooks_kit.add_entities(api, "paymentmethod", _api("payment_methods.json"))
+        quickbooks_kit.add_entities(api, "term", _api("terms.json"))
+        customer = quickbooks_kit.connector().fetch_customer("58")
+        refreshes = [c for c in api.calls if c.request.url == quickbooks_kit.token_url]
+    assert customer["external_id"] == "58"
+    assert len(refreshes) == 2  # the first token, then a fresh one after the 401
+
+
+def test_access_token_refused_twice_is_a_config_error(kit, quickbooks_kit):
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as api:
+        quickbooks_kit.add_oauth(api)
+        api.add(responses.GET, CUSTOMER_58, status=401, json={"fault": {"error": [{"message": "revoked"}]}})
+        with pytest.raises(ConfigError) as caught:
+            quickbooks_kit.connector().fetch_customer("58")
+        refreshes = [c for c in api.calls if c.request.url == quickbooks_kit.token_url]
+    assert caught.value.http_status == 500 and "401" in caught.value.message
+    assert len(refreshes) == 2
+
+
+def _api(name):
+    import json
+    from pathlib import Path
+
+    return json.loads((Path(__file__).parent / "fixtures" / "quickbooks" / "api" / name).read_text())
+
