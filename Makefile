@@ -4,10 +4,6 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The suite creates (and drops) its own database on this server; see tests/conftest.py.
 HUB_TEST_POSTGRES_URL ?= postgresql+psycopg://$(shell id -un)@127.0.0.1:5432/test
-# `make run` serves on 127.0.0.1 only; this key is for trying the API locally.
-HUB_ADMIN_API_KEY ?= dev-admin-key
-# A local Stripe connection, so `hub try-webhook` works out of the box.
-HUB_STRIPE_WEBHOOK_SECRET ?= whsec_local_demo_secret
 PYTEST_ARGS ?=
 
 .PHONY: install run test test-sqlite test-postgres lint bench clean
@@ -22,12 +18,14 @@ install: $(BIN)/.installed
 
 run: install
 	mkdir -p var
-	@# A stable secret for encrypting rotating connector credentials, generated once per checkout.
-	@grep -qs '^HUB_SECRET_KEY=' .env || $(BIN)/python -c "import secrets; print('HUB_SECRET_KEY=' + secrets.token_urlsafe(32))" >> .env
+	@# The local settings go into .env once (values already there are kept): the admin key
+	@# dev-admin-key and a Stripe test secret (127.0.0.1 only), a stable HUB_SECRET_KEY for
+	@# rotating connector credentials, the port. Every `hub ...` run here then sees them; the
+	@# environment still wins (HUB_ADMIN_API_KEY=... make run). It prints the admin key.
+	$(BIN)/hub init-env
 	$(BIN)/hub db upgrade
 	$(BIN)/hub demo
-	@echo "Admin API key for this local hub: $(HUB_ADMIN_API_KEY)"
-	HUB_ADMIN_API_KEY=$(HUB_ADMIN_API_KEY) HUB_STRIPE_WEBHOOK_SECRET=$(HUB_STRIPE_WEBHOOK_SECRET) $(BIN)/hub serve
+	$(BIN)/hub serve
 
 lint: install
 	$(BIN)/ruff check hub connectors worker

@@ -229,6 +229,15 @@ class Connector(ABC):
     def normalise(self, stored: StoredNotification) -> list[dict[str, Any]]:
         """Turn one stored notification into schema-valid events (may call the vendor API)."""
 
+    def customer_ref(self, stored: StoredNotification) -> str | None:
+        """The external id ``normalise`` would give the notification's customer, read from the
+        stored payload alone (no vendor call, never raising), or None when it does not say.
+
+        When normalising fails (the vendor is down, credentials are wrong) the run log still
+        names the customer, so filtering runs by customer shows the failure.
+        """
+        return None
+
     def acknowledge(self, notifications: list[Notification]) -> WebhookReply:
         return json_reply({"received": len(notifications)}, 200)
 

@@ -105,6 +105,17 @@ class ChargebeeConnector(Connector):
         # Chargebee sends no diff: an update lists every field the hub reads.
         return [self.event(stored, kind, customer, _field_paths(customer))]
 
+    def customer_ref(self, stored: StoredNotification) -> str | None:
+        content = stored.payload.get("content")
+        content = content if isinstance(content, dict) else {}
+        customer = content.get("customer")
+        if isinstance(customer, dict):
+            ref = customer.get("id")
+        else:  # a payment source or card event names its customer by id (as _customer_of reads it)
+            source = content.get("payment_source") or content.get("card")
+            ref = source.get("customer_id") if isinstance(source, dict) else None
+        return ref if isinstance(ref, str) and ref else None
+
     def _customer_of(self, content: dict[str, Any]) -> dict[str, Any]:
         customer = content.get("customer")
         if isinstance(customer, dict):

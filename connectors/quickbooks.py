@@ -133,6 +133,11 @@ class QuickBooksConnector(Connector):
         events.insert(0, self.event(stored, kind, customer, _field_paths(customer)))
         return events
 
+    def customer_ref(self, stored: StoredNotification) -> str | None:
+        # The entity is the customer (the survivor of a merge); read() checked its shape.
+        entity_id, _, _ = mapping.change_of(stored.payload)
+        return entity_id
+
     def backfill(self, since: datetime) -> list[Notification]:
         """Customers changed since ``since`` (change data capture), shaped like legacy webhooks.
 

@@ -120,6 +120,14 @@ class SalesforceConnector(Connector):
             customer["name"] = record["Name"]
         return [self.event(stored, OWNER_CHANGED, customer, ["customer.owner_email"])]
 
+    def customer_ref(self, stored: StoredNotification) -> str | None:
+        # Only when the Account carries the match field: finding it otherwise takes an API call.
+        field = self.config.get("match_field")
+        if not isinstance(field, str) or not FIELD_NAME.match(field):
+            return None
+        value = stored.payload.get(field)
+        return str(value) if value not in (None, "") and not isinstance(value, (dict, list)) else None
+
     def poll(self, since: datetime | None = None, limit: int = 2000) -> tuple[list[Notification], datetime]:
         """Accounts modified since the cursor, and the next cursor (safety net for dropped messages).
 

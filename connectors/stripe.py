@@ -100,6 +100,16 @@ class StripeConnector(Connector):
             return [self._customer_event(stored, obj)]
         return self._payment_method_event(stored, obj)
 
+    def customer_ref(self, stored: StoredNotification) -> str | None:
+        obj = _mapping(stored.payload.get("data"), "object")
+        if stored.event_type in CUSTOMER_TYPES:
+            ref = obj.get("id")
+        else:  # a payment method or source: its customer, or the one it was detached from
+            previous = _mapping(stored.payload.get("data"), "previous_attributes")
+            ref = obj.get("customer") or previous.get("customer")
+            ref = ref.get("id") if isinstance(ref, dict) else ref
+        return ref if isinstance(ref, str) and ref else None
+
     def _customer_event(self, stored: StoredNotification, obj: dict[str, Any]) -> dict[str, Any]:
         customer = customer_fields(obj)
         if stored.event_type == "customer.deleted":
@@ -215,6 +225,12 @@ def _data_object(event: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise InvalidInput("Stripe event has no data.object")
     return obj
+
+
+def _mapping(parent: Any, key: str) -> dict[str, Any]:
+    """``parent[key]`` when both are objects, else empty: stored payloads are read tolerantly."""
+    value = parent.get(key) if isinstance(parent, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def _check_customer_id(event: dict[str, Any]) -> None:

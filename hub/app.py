@@ -18,7 +18,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is noise at INFO
     app = Flask("hub")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order they are built in
     app.extensions["hub"] = hub or build_hub(settings)
     # Read (and log) the connections now: a misconfigured one is reported at start-up, loudly,
     # not at its first webhook. Nothing connects here; the others work whatever it says.

@@ -23,8 +23,8 @@ class Hub:
     recipes: Any = None  # RecipeStore, wired by build_hub (it needs the hub itself)
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db)
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.db, read_only=read_only)
 
 
 def build_hub(settings: Settings, queue: Any | None = None) -> Hub:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -10,7 +11,11 @@ from typing import Any
 
 from dotenv import dotenv_values
 
+from hub.errors import ConfigError
+
 ONE_MIB = 1024 * 1024
+# A value .env can hold as it is; anything else is single-quoted (as python-dotenv reads it).
+_BARE_VALUE = re.compile(r"^[A-Za-z0-9_.,:/@+=-]*$")
 
 
 @dataclass(frozen=True)
@@ -30,6 +35,7 @@ class Settings:
     max_request_bytes: int = ONE_MIB
     import_max_bytes: int = 50 * ONE_MIB
     import_parallelism: int = 2
+    exports_at_once: int = 1
     retry_max_attempts: int = 6
     retry_base_seconds: float = 10.0
     retry_max_seconds: float = 3600.0
@@ -57,10 +63,15 @@ class Settings:
 def _coerce(name: str, raw: str, default: Any) -> Any:
     if isinstance(default, bool):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+    try:
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        kind = "a whole number" if isinstance(default, int) else "a number"
+        raise ConfigError(f"HUB_{name.upper()}={raw!r} is not {kind}: fix it in the environment "
+                          "or in .env", code="invalid_setting") from exc
     return raw
 
 
@@ -72,6 +83,35 @@ def read_environment(environ: Mapping[str, str] | None = None, dotenv_path: str 
         merged.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     merged.update(environ)
     return {k: v for k, v in merged.items() if k.startswith("HUB_")}
+
+
+def add_to_dotenv(defaults: Mapping[str, str], environ: Mapping[str, str] | None = None,
+                  dotenv_path: str = ".env") -> list[str]:
+    """Append to .env each of ``defaults`` it does not name yet; the names written, in order.
+
+    The value written is the one the hub would be given now: the environment's, else the
+    default. Values already in the file are never changed, so running it again changes nothing.
+    The file may hold secrets: a new one is readable by its owner only.
+    """
+    environ = os.environ if environ is None else environ
+    path = Path(dotenv_path)
+    present = set(dotenv_values(path)) if path.is_file() else set()
+    missing = {k: environ.get(k) or v for k, v in defaults.items() if k not in present}
+    if not missing:
+        return []
+    before = path.read_text(encoding="utf-8") if path.is_file() else ""
+    separator = "\n" if before and not before.endswith("\n") else ""
+    lines = "".join(f"{k}={_dotenv_value(v)}\n" for k, v in missing.items())
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as stream:
+        stream.write(separator + lines)
+    return list(missing)
+
+
+def _dotenv_value(value: str) -> str:
+    if _BARE_VALUE.match(value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def load_settings(

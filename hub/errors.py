@@ -9,6 +9,7 @@
     ├── PermissionDenied          403             key's role may not do this
     ├── NotFound                  404
     ├── Conflict                  409
+    ├── TooManyRequests           429             bounded work: this kind of request is at its limit
     ├── SignatureVerificationError 400/401 invalid a webhook that is forged, stale or unsigned
     ├── ConfigError               500  config     missing credentials, unknown workflow in a recipe:
     │                                              fail at once, alert, replay once fixed
@@ -93,6 +94,16 @@ class Conflict(HubError):
     code = "conflict"
     http_status = 409
     error_class = INVALID
+
+
+class TooManyRequests(HubError):
+    code = "too_many_requests"
+    http_status = 429
+    error_class = INVALID
+
+    def __init__(self, message: str = "", *, retry_after: float = 5, **kw: Any):
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
 
 
 class SignatureVerificationError(HubError):

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import click
+from alembic.util import CommandError
 from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
 from hub.db import migrate
+
+
+@contextmanager
+def _revision_errors() -> Iterator[None]:
+    """Alembic's own errors (an unknown revision, a database ahead of the code) as one line."""
+    try:
+        yield
+    except CommandError as exc:
+        raise click.ClickException(f"{exc}: revisions are the files in hub/db/migrations/versions; "
+                                   "`hub db upgrade` alone goes to the newest") from exc
 
 
 @click.group(cls=AppGroup)
@@ -18,7 +32,8 @@ def db() -> None:
 @click.argument("revision", default="head")
 def upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: head)."""
-    migrate.upgrade(hub_of_app().settings.database_url, revision)
+    with _revision_errors():
+        migrate.upgrade(hub_of_app().settings.database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -26,5 +41,6 @@ def upgrade(revision: str) -> None:
 @click.argument("revision")
 def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
-    migrate.downgrade(hub_of_app().settings.database_url, revision)
+    with _revision_errors():
+        migrate.downgrade(hub_of_app().settings.database_url, revision)
     click.echo(f"database at {revision}")

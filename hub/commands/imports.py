@@ -10,7 +10,7 @@ import click
 from flask.cli import with_appcontext
 
 from hub.bootstrap import Hub
-from hub.cli import hub_of_app
+from hub.cli import cli_message, hub_of_app
 from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED
 from hub.errors import HubError
 from hub.imports.columns import TARGETS
@@ -35,7 +35,7 @@ def import_command(file: Path, maps: tuple[str, ...], wait: bool) -> None:
         with file.open("rb") as stream:
             row = svc.create_import(hub, stream, file.name, _mapping(maps), f"cli:{getpass.getuser()}")
     except HubError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(cli_message(exc)) from exc
     click.echo(f"import {row.id} queued ({row.total_bytes:,} bytes, columns: "
                f"{', '.join(f'{t} ← {h}' for t, h in row.column_map.items())})")
     if not wait:

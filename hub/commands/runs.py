@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
+from hub.errors import NotFound
 from hub.services import runs as svc
 from hub.services.replay import replay_run
 
@@ -24,6 +25,9 @@ def runs() -> None:
 @click.option("--customer", help="Customer external id.")
 @click.option("--error-class", type=click.Choice(["retryable", "config", "invalid"]))
 @click.option("--since", help="RFC 3339 time.")
+@click.option("--resolved", type=click.Choice(svc.RESOLVED_CHOICES),
+              help="Failed runs a replay has resolved: false (the default with --status failed), "
+                   "true, or any.")
 @click.option("--limit", type=int, default=50, show_default=True)
 def list_command(limit: int, **filters: str | None) -> None:
     """List runs, newest first."""
@@ -33,8 +37,10 @@ def list_command(limit: int, **filters: str | None) -> None:
         click.echo(f"{'ID':>7}  {'STATUS':<9} {'CLASS':<9} {'RECIPE':<40} {'CUSTOMER':<22} MESSAGE")
         for r in rows:
             recipe = (r.recipe_name or "(event)") + (f" v{r.recipe_version}" if r.recipe_version else "")
+            resolved = f"(resolved by run {r.resolved_by_id}) " if r.resolved_by_id else ""
+            message = resolved + (r.message or "")
             click.echo(f"{r.id:>7}  {r.status:<9} {r.error_class or '':<9} {recipe:<40} "
-                       f"{r.customer_external_id or '':<22} {(r.message or '')[:80]}")
+                       f"{r.customer_external_id or '':<22} {message[:80]}")
         click.echo(f"{len(rows)} of {total} run(s)")
 
 
@@ -44,7 +50,12 @@ def list_command(limit: int, **filters: str | None) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
 def replay(run_id: int, version: str, dry_run: bool) -> None:
     """Replay run RUN_ID as a new attempt linked to it."""
-    result = replay_run(hub_of_app(), run_id, version=version, dry_run=dry_run)
+    try:
+        result = replay_run(hub_of_app(), run_id, version=version, dry_run=dry_run)
+    except NotFound as exc:
+        if exc.code != "run_not_found":
+            raise  # a recipe version that is not stored: its message says so
+        raise click.ClickException(f"{exc.message}: `hub runs list` shows the run ids") from exc
     for run in result["runs"]:
         click.echo(f"run {run['id']}: {run['status']} — {run['message']}")
         for update in run.get("updates") or []:

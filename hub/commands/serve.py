@@ -20,12 +20,19 @@ from flask.cli import with_appcontext
 from hub.broker import ensure_folders
 from hub.cli import hub_of_app
 
+# Threads, not sync workers: a slow client (a trickled upload, a long download) holds one thread of
+# sixteen instead of one worker of two, and /healthz keeps answering beside 200 exports. The
+# timeouts bound what a client that stops talking can hold.
+GUNICORN_THREADS = 16
+GUNICORN_OPTIONS = ["--worker-class", "gthread", "--threads", str(GUNICORN_THREADS), "--timeout", "60",
+                    "--graceful-timeout", "20", "--keep-alive", "5"]
+
 
 def _commands(port: int, workers: int) -> dict[str, list[str]]:
     bin_dir = Path(sys.executable).parent
     return {
         "web": [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
-                str(workers), "--access-logfile", "-", "wsgi:app"],
+                str(workers), *GUNICORN_OPTIONS, "--access-logfile", "-", "wsgi:app"],
         "worker": [str(bin_dir / "celery"), "-A", "worker.app:celery", "worker", "--beat",
                    "--loglevel", "INFO", "--concurrency", "2",
                    "--schedule", "var/celerybeat-schedule"],

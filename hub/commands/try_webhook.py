@@ -13,6 +13,7 @@ from flask.cli import with_appcontext
 
 from hub.cli import hub_of_app
 
+TIMEOUT_SECONDS = 10
 # Our vocabulary → a Stripe PaymentMethod type that maps back to it.
 STRIPE_TYPE = {"card": "card", "sepa_debit": "sepa_debit", "ach_debit": "us_bank_account",
                "bacs_debit": "bacs_debit", "direct_debit": "au_becs_debit", "paypal": "paypal",
@@ -29,16 +30,37 @@ def try_webhook(customer: str, method: str, url: str | None) -> None:
     settings = hub_of_app().settings
     secret = settings.env.get("HUB_STRIPE_WEBHOOK_SECRET")
     if not secret:
-        raise click.ClickException("HUB_STRIPE_WEBHOOK_SECRET is not set")
+        raise click.ClickException("HUB_STRIPE_WEBHOOK_SECRET is not set: run `hub init-env` to write "
+                                   "the local one into .env, or set the one the hub uses")
     body = json.dumps(_event(customer, STRIPE_TYPE[method])).encode()
     at = int(time.time())
     signature = stripe.WebhookSignature._compute_signature(f"{at}.{body.decode()}", secret)
-    target = f"{url or f'http://127.0.0.1:{settings.port}'}/webhooks/stripe"
-    answer = requests.post(target, data=body, timeout=10,
-                           headers={"Stripe-Signature": f"t={at},v1={signature}",
-                                    "Content-Type": "application/json"})
+    base = url or f"http://127.0.0.1:{settings.port}"
+    answer = _post(base, body, {"Stripe-Signature": f"t={at},v1={signature}",
+                                "Content-Type": "application/json"})
     click.echo(f"{answer.status_code} {answer.text.strip()}")
     click.echo(f"then: GET /api/v1/customers/external:{customer} and GET /api/v1/runs?customer={customer}")
+
+
+def _post(base: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+    """The event posted to the hub at ``base``; no hub there, or a refusal, is one line to act on."""
+    try:
+        answer = requests.post(f"{base}/webhooks/stripe", data=body, headers=headers,
+                               timeout=TIMEOUT_SECONDS)
+    except requests.ConnectionError as exc:
+        raise click.ClickException(f"nothing answers at {base}: start the hub (`make run` or "
+                                   "`hub serve`) in this folder, or give its address with --url") from exc
+    except requests.RequestException as exc:
+        raise click.ClickException(f"no usable answer from {base} ({type(exc).__name__}): is the hub "
+                                   "running there? `hub serve` starts it") from exc
+    if answer.status_code in (400, 401):
+        raise click.ClickException(f"the hub refused the event ({answer.status_code} "
+                                   f"{' '.join(answer.text.split())[:300]}): HUB_STRIPE_WEBHOOK_SECRET "
+                                   "here must be the one `hub serve` uses (`hub init-env` writes both)")
+    if answer.status_code >= 300:
+        raise click.ClickException(f"the hub answered {answer.status_code} "
+                                   f"{' '.join(answer.text.split())[:300]}: see its log")
+    return answer
 
 
 def _event(customer: str, stripe_type: str) -> dict:

@@ -28,6 +28,12 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _sqlite_begin_deferred(conn: Any) -> None:
+    # Reads take no lock at BEGIN: in WAL mode they see a snapshot while a writer writes, so a
+    # slow export or /healthz never queues behind (or ahead of) a webhook's write.
+    conn.exec_driver_sql("BEGIN")
+
+
 def read_json(text: str | bytes) -> Any:
     """JSON columns as Python values: orjson where it can (a CSV import decodes every customer's
     ownership; the standard library took 4% of an import part's time), the standard library
@@ -38,14 +44,14 @@ def read_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, read_only: bool = False, **kwargs: Any) -> Engine:
     kwargs.setdefault("json_deserializer", read_json)
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"isolation_level": None, "timeout": 30}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin_deferred if read_only else _sqlite_begin_immediate)
         return engine
     # No pre-ping: it costs a round trip per checkout. A connection found dead raises a
     # disconnect error, SQLAlchemy then invalidates the whole pool, and the caller answers 503
@@ -63,6 +69,9 @@ class Database:
         self.url = url
         self.engine = make_engine(url, **engine_kwargs)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._engine_kwargs = engine_kwargs
+        self._read_engine: Engine | None = None
+        self._read_sessions: sessionmaker[Session] | None = None
 
     @property
     def dialect(self) -> str:
@@ -71,10 +80,29 @@ class Database:
     def session(self) -> Session:
         return self.sessions()
 
+    @property
+    def read_engine(self) -> Engine:
+        """For work that only reads: on SQLite an engine whose transactions take no write lock
+        (the main one takes it at BEGIN to serialise writers); elsewhere the main engine."""
+        if self.dialect != "sqlite":
+            return self.engine
+        if self._read_engine is None:
+            self._read_engine = make_engine(self.url, read_only=True, **self._engine_kwargs)
+        return self._read_engine
+
+    def read_session(self) -> Session:
+        if self._read_sessions is None:
+            self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
+        return self._read_sessions()
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
     def after_fork(self) -> None:
         """In a forked child: forget the pooled connections inherited from the parent, without
         closing them (they are the parent's sockets); the child opens its own."""
         self.engine.dispose(close=False)
+        if self._read_engine is not None:
+            self._read_engine.dispose(close=False)

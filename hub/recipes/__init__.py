@@ -3,6 +3,7 @@
 from hub.recipes.engine import (
     evaluate,
     evaluate_all,
+    evaluate_in_order,
     first_wins,
     matching_recipes,
     order_recipes,
@@ -50,6 +51,7 @@ __all__ = [
     "check_recipe_text",
     "evaluate",
     "evaluate_all",
+    "evaluate_in_order",
     "first_wins",
     "load_recipe_dir",
     "load_recipe_file",

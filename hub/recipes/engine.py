@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from hub.recipes.model import (
     NOTHING,
@@ -129,38 +129,57 @@ class _Run:
         self.updates.append(update)
 
 
+def evaluate_in_order(recipes: Iterable[Recipe], event: Event,
+                      snapshot: Snapshot = None) -> Iterator[tuple[Recipe, Evaluation]]:
+    """Each recipe's evaluation, in the order given, under the rules that span recipes: the
+    first recipe to write a field wins it (see first_wins), and nothing runs after a recipe
+    that ran `stop: all`.
+
+    The one orchestration of a set of recipes, so the rules cannot drift apart: evaluate_all
+    folds it into one Evaluation, processing keeps one run per recipe, a dry run shows one
+    recipe's part. Give it matching_recipes(...) for the recipes an event triggers; a recipe
+    that does not match is yielded too (matched False, empty plan) so a caller can say why.
+    Each yielded plan and trace already hold the cross-recipe drops and notes.
+    """
+    owners: dict[str, tuple[str, bool]] = {}  # field -> (recipe, whether it was set)
+    for recipe in recipes:
+        result = evaluate(recipe, event, snapshot)
+        trace = list(result.trace)
+        plan = first_wins(result.plan, owners, trace)
+        if result.stopped == "all":
+            trace.append({"kind": "note", "recipe": recipe.name,
+                          "message": "stop: all — later recipes do not run for this event"})
+        yield recipe, result._replace(plan=tuple(plan), trace=tuple(trace))
+        if result.stopped == "all":
+            return
+
+
 def evaluate_all(recipes: Iterable[Recipe], event: Event,
                  snapshot: Snapshot = None) -> Evaluation:
     """Run every recipe the event triggers, in order; the first recipe to write a field wins it.
 
     A later recipe's write to a field an earlier recipe already wrote is dropped (and noted in
     the trace) when either write is a `set`; `add`/`remove` of account managers from several
-    recipes combine.
+    recipes combine. `stop: all` ends the chain.
     """
     plan: list[PlannedUpdate] = []
     trace: list[TraceEntry] = []
     ran: list[str] = []
-    owners: dict[str, tuple[str, bool]] = {}  # field -> (recipe, whether it was set)
     stopped = None
-    for recipe in matching_recipes(recipes, event):
-        result = evaluate(recipe, event, snapshot)
+    for recipe, result in evaluate_in_order(matching_recipes(recipes, event), event, snapshot):
         trace.extend(result.trace)
-        if not result.matched:
-            continue
-        ran.append(recipe.name)
-        plan.extend(first_wins(result.plan, owners, trace))
+        if result.matched:
+            ran.append(recipe.name)
+            plan.extend(result.plan)
         if result.stopped == "all":
             stopped = "all"
-            trace.append({"kind": "note", "recipe": recipe.name,
-                          "message": "stop: all — later recipes do not run for this event"})
-            break
     return Evaluation(bool(ran), tuple(plan), tuple(trace), tuple(ran), stopped)
 
 
 def first_wins(updates: Iterable[PlannedUpdate], owners: dict[str, tuple[str, bool]],
                trace: list[TraceEntry]) -> list[PlannedUpdate]:
-    """The cross-recipe rule of evaluate_all, for callers that keep one run per recipe: drop
-    updates to fields an earlier recipe already wrote, noting each in `trace`.
+    """The cross-recipe rule of evaluate_in_order: drop updates to fields an earlier recipe
+    already wrote, noting each in `trace`.
 
     `owners` (field -> (recipe, whether it was set)) carries the state from recipe to recipe.
     """

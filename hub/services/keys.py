@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models import ApiKey, User
-from hub.errors import AuthenticationRequired, ValidationFailed
+from hub.db.types import utcnow
+from hub.errors import AuthenticationRequired, NotFound, ValidationFailed
 
 ROLES = ("admin", "integration", "account_manager")
 PREFIX = "hub_"
@@ -63,3 +64,18 @@ def authenticate(session: Session, raw: str | None, bootstrap_admin_key: str | N
     if key is None or key.revoked_at is not None:
         raise AuthenticationRequired("unknown or revoked API key")
     return Principal(key_id=key.id, name=key.name, role=key.role, user_id=key.user_id)
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    """Every key, newest first; revoked ones too (the history names them)."""
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at.desc(), ApiKey.name)))
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    """Revoke by id or by the prefix shown at creation; revoking twice changes nothing."""
+    key = session.get(ApiKey, key_id) or session.scalar(select(ApiKey).where(ApiKey.prefix == key_id))
+    if key is None:
+        raise NotFound(f"no API key {key_id!r}", code="key_not_found")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key

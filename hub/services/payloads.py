@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,4 +40,7 @@ def parse_time(value: str, field: str = "occurredAt") -> datetime:
         raise ValidationFailed(f"{field} is not an RFC 3339 time: {value!r}") from exc
     if parsed.tzinfo is None:
         raise ValidationFailed(f"{field} must carry a time zone: {value!r}")
-    return parsed
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00:00+14:00 has no UTC form
+        raise ValidationFailed(f"{field} is out of range: {value!r}") from exc

@@ -22,8 +22,7 @@ from hub.db.models import inbox as inbox_status
 from hub.db.models import runs as run_status
 from hub.db.types import new_id, utcnow
 from hub.errors import ConfigError, HubError, RetryableError, ServiceUnavailable
-from hub.recipes import Recipe, evaluate, matching_recipes
-from hub.recipes.engine import first_wins
+from hub.recipes import Recipe, evaluate_in_order, matching_recipes
 from hub.services.payloads import parse_time
 from hub.services.recipe_store import LoadedRecipes
 from hub.services.retries import record_event_failure
@@ -48,17 +47,27 @@ def process_event(hub: Any, inbox_id: int) -> Processed:
     try:
         events = hub.connections.connector(stored.connection).normalise(stored)
     except HubError as exc:
-        return Processed(record_event_failure(hub, inbox_id, exc, started))
+        return Processed(record_event_failure(hub, inbox_id, exc, started, _customer_ref(hub, stored)))
+    customer = events[0]["customer"]["external_id"] if events else None
     try:
         return _apply_all(hub, inbox_id, events)
     except ServiceUnavailable:
         raise  # the database is down: nothing can be recorded; the task retries
     except HubError as exc:
-        return Processed(record_event_failure(hub, inbox_id, exc, started))
+        return Processed(record_event_failure(hub, inbox_id, exc, started, customer))
     except Exception as exc:  # a deadlock or a bug: retried a few times, then failed and replayable
         log.exception("processing event %s failed unexpectedly", inbox_id)
         error = RetryableError(f"unexpected {type(exc).__name__}: {exc}", code="internal_error")
-        return Processed(record_event_failure(hub, inbox_id, error, started))
+        return Processed(record_event_failure(hub, inbox_id, error, started, customer))
+
+
+def _customer_ref(hub: Any, stored: StoredNotification) -> str | None:
+    """Whom a notification that did not normalise is about, as far as its payload says."""
+    try:
+        connector = hub.connections.connector(stored.connection)
+    except HubError:
+        return None  # a broken connection: the failure says so, without a customer
+    return connector.customer_ref(stored)
 
 
 def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
@@ -73,7 +82,8 @@ def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Process
 def _apply_once(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     loaded = hub.recipes.current()
     if loaded.refused and not loaded.recipes:
-        # Never loaded a good set: running none would mark events done with nothing applied.
+        # No good set, neither here nor in the database (recipe_store): running none would
+        # mark events done with nothing applied.
         errors = "; ".join(str(p) for p in loaded.problems if p.is_error)[:1000]
         raise ConfigError(f"the recipes folder was refused, fix it and replay: {errors}",
                           code="recipes_refused")
@@ -132,23 +142,20 @@ def _finish(session: Session, row: InboxEvent, events: list[dict[str, Any]]) -> 
 
 def apply_event(session: Session, row: InboxEvent, event: dict[str, Any], loaded: LoadedRecipes,
                 only: tuple[Recipe, ...] | None = None, replay_of: int | None = None) -> list[int]:
-    """Run the recipes an event triggers (in order; the first to write a field wins it)."""
+    """Run the recipes an event triggers, one run each, under the engine's rules across recipes
+    (in order, the first to write a field wins it, nothing after `stop: all`)."""
     customer = _customer_for(session, row.connector, event)
     recipes = only if only is not None else matching_recipes(loaded.recipes, event)
     if customer is None or not recipes:
         reason = ("no recipe matched this event" if customer is not None else
                   f"no hub customer with external id {event['customer']['external_id']}")
         return [_skipped_run(session, row, event, customer, reason, replay_of).id]
-    snapshot = snapshot_of(customer)
-    owners: dict[str, tuple[str, bool]] = {}
     run_ids = []
-    for recipe in recipes:
+    for recipe, evaluation in evaluate_in_order(recipes, event, snapshot_of(customer)):
         run = _new_run(session, row, event, customer, recipe, loaded, replay_of)
-        evaluation = evaluate(recipe, event, snapshot)
-        trace = list(evaluation.trace)
-        plan = first_wins(evaluation.plan, owners, trace)
         with session.no_autoflush:  # each row written once, at commit, not after every query
-            apply_plan(session, run, customer, recipe, plan, trace, event, evaluation.matched)
+            apply_plan(session, run, customer, recipe, list(evaluation.plan),
+                       list(evaluation.trace), event, evaluation.matched)
         run_ids.append(run.id)
     return run_ids
 

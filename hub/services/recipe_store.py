@@ -1,8 +1,11 @@
 """The recipes the hub runs: loaded from HUB_RECIPES_DIR, every version kept in the database.
 
 The folder is loaded all or nothing (see hub.recipes.loader). A folder that no longer loads
-leaves the last good set running and its problems visible in GET /api/v1/recipes. Files are
-re-checked at most every ``CHECK_SECONDS`` (mtime and size), or at once on `hub recipes reload`.
+leaves the last good set running and its problems visible in GET /api/v1/recipes: the set this
+process loaded, or, in a process that never loaded one (a worker started after the folder
+broke), the set the database marks current, checked again against today's workflows, users and
+connections. Files are re-checked at most every ``CHECK_SECONDS`` (mtime and size), or at once
+on `hub recipes reload`.
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub.db.models import RecipeVersion, User
-from hub.recipes import InMemoryCatalog, LoadOptions, Problem, Recipe, check_recipe_dir
+from hub.recipes import (
+    InMemoryCatalog,
+    LoadOptions,
+    Problem,
+    Recipe,
+    check_recipe_dir,
+    check_recipe_text,
+    order_recipes,
+)
 from hub.services.directory import workflows_by_name
 
 log = logging.getLogger(__name__)
@@ -51,6 +62,11 @@ class RecipeStore:
     def folder(self) -> Path:
         return Path(self._hub.settings.recipes_dir)
 
+    @property
+    def loaded(self) -> LoadedRecipes:
+        """The last outcome, without re-checking the folder (which needs the database)."""
+        return self._loaded
+
     def current(self) -> LoadedRecipes:
         """The recipes to run now, reloaded first when their files changed."""
         if time.monotonic() - self._checked_at >= CHECK_SECONDS:
@@ -63,8 +79,8 @@ class RecipeStore:
             signature = _folder_signature(self.folder)
             if signature == self._signature and not force:
                 return self._loaded
-            self._signature = signature
             self._loaded = self._load()
+            self._signature = signature  # only once loaded: a load the database broke is retried
             return self._loaded
 
     def _load(self) -> LoadedRecipes:
@@ -72,18 +88,53 @@ class RecipeStore:
         with self._hub.uow() as uow:
             options = LoadOptions(catalog=database_catalog(uow.session), connections=connections)
             recipe_set = check_recipe_dir(self.folder, options=options)
-            errors = [p for p in recipe_set.problems if p.is_error]
-            if errors:
-                log.error("recipes in %s refused; keeping the previous set: %s", self.folder,
-                          "; ".join(str(p) for p in errors))
-                return LoadedRecipes(self._loaded.recipes, self._loaded.versions,
-                                     recipe_set.problems, refused=True)
+            if not recipe_set.ok:
+                return self._refused(uow.session, recipe_set.problems, options)
             versions = {r.name: record_version(uow.session, r, recipe_set.problems)
                         for r in recipe_set.recipes}
             mark_current(uow.session, versions)
             uow.commit()
         log.info("loaded %d recipes from %s", len(recipe_set.recipes), self.folder)
         return LoadedRecipes(recipe_set.recipes, versions, recipe_set.problems)
+
+    def _refused(self, session: Session, problems: tuple[Problem, ...],
+                 options: LoadOptions) -> LoadedRecipes:
+        """The last good set, still running while the folder is refused (see the docstring)."""
+        kept = self._loaded if self._loaded.recipes else stored_recipes(session, options)
+        errors = "; ".join(str(p) for p in problems if p.is_error)
+        if kept.recipes:
+            log.error("recipes in %s refused; keeping the last good set (%d recipes): %s",
+                      self.folder, len(kept.recipes), errors)
+        else:
+            log.error("recipes in %s refused and no good set was ever loaded: events fail "
+                      "until the folder is fixed: %s", self.folder, errors)
+        return LoadedRecipes(kept.recipes, kept.versions, problems, refused=True)
+
+
+def stored_recipes(session: Session, options: LoadOptions) -> LoadedRecipes:
+    """The set the database marks current, loaded again with the versions it had.
+
+    Checked with today's catalog and connections. A recipe that no longer loads is dropped
+    with a logged error and the others keep running: failing every event until someone fixes
+    the folder would be worse than running the set without it.
+    """
+    rows = session.scalars(select(RecipeVersion).where(RecipeVersion.is_current.is_(True))
+                           .order_by(RecipeVersion.name, RecipeVersion.version.desc()))
+    recipes: list[Recipe] = []
+    versions: dict[str, int] = {}
+    seen: set[str] = set()
+    for row in rows:
+        if row.name in seen:  # two loads marked at once: the newer version of it wins
+            continue
+        seen.add(row.name)
+        result = check_recipe_text(row.content, file=row.path or row.name, options=options)
+        if result.recipe is None:
+            log.error("stored recipe %s v%d no longer loads and is dropped: %s", row.name,
+                      row.version, "; ".join(str(p) for p in result.errors))
+            continue
+        recipes.append(result.recipe)
+        versions[row.name] = row.version
+    return LoadedRecipes(order_recipes(recipes), versions)
 
 
 def record_version(session: Session, recipe: Recipe, problems: tuple[Problem, ...]) -> int:

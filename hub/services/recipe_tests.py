@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.db.models import Customer, InboxEvent, RecipeVersion
 from hub.errors import NotFound
-from hub.recipes import Recipe, evaluate
+from hub.recipes import Recipe, evaluate_in_order
 from hub.services.payloads import validate
 from hub.services.processing import stored_notification
 from hub.services.representation import iso
@@ -60,7 +60,8 @@ def dry_run(hub: Any, name: str, event: dict[str, Any] | None, event_id: int | N
             customer = uow.session.scalars(select(Customer).where(
                 Customer.external_id == ev["customer"]["external_id"])).unique().one_or_none()
             snapshot = snapshot_of(customer) if customer else None
-            evaluation = evaluate(recipe, ev, snapshot)
+            # the orchestration a real run uses, so e.g. a stop: all says what it would skip
+            _, evaluation = next(evaluate_in_order((recipe,), ev, snapshot))
             outcomes = dry_outcomes(uow.session, customer, recipe, list(evaluation.plan), ev)
             results.append({**evaluation.to_dict(), "customerExists": customer is not None,
                             "outcomes": outcomes})

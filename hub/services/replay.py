@@ -4,6 +4,10 @@ A replay is a new attempt linked to the original (``replay_of``). It goes throug
 assignment service, so it is idempotent (an applied change replays as ``unchanged``) and it
 respects staleness (a newer change already applied wins). ``dry_run`` does all the work in a
 transaction that is never committed and answers what would change.
+
+A replay that runs through resolves the failure it replayed: the failed run, the runs it was
+itself a replay of, and their other failed replays get ``resolved_by_id`` (this module is the
+one writer of it), so the run log's ``status=failed`` lists only what still needs someone.
 """
 
 from __future__ import annotations
@@ -11,10 +15,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
 from hub.db.models import InboxEvent, RecipeRun, RecipeVersion, ReplayJob, jobs
 from hub.db.models import inbox as inbox_status
+from hub.db.models import runs as run_status
 from hub.db.types import utcnow
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.recipes import Recipe, load_recipe_text
@@ -23,6 +29,9 @@ from hub.services.recipe_store import LoadedRecipes
 from hub.services.runs import RunFilter, run_dict
 
 VERSIONS = ("original", "current")
+# A replay ending in one of these leaves nothing to do: replaying again would answer the same
+# (partial: a higher-ranked source owns a field; skipped: nothing left to apply).
+RESOLVING = (run_status.SUCCEEDED, run_status.PARTIAL, run_status.SKIPPED)
 
 
 def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = False) -> dict[str, Any]:
@@ -40,12 +49,16 @@ def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = 
         return _reprocess_event(hub, event_id, run_id)
     loaded = hub.recipes.current()
     recipes = _recipes_for(hub, loaded, recipe_name, recipe_version, version)
-    events = _events_of(hub, event_id, customer)
+    # An event stage replays the whole event, so its dry run shows every customer's events.
+    events = _events_of(hub, event_id, customer if recipe_name is not None else None)
     with hub.uow() as uow:
         row = uow.session.get(InboxEvent, event_id, with_for_update=True)
         run_ids = [rid for e in events
                    for rid in apply_event(uow.session, row, e, loaded, only=recipes, replay_of=run_id)]
-        runs = [run_dict(uow.session.get(RecipeRun, rid), detail=True) for rid in run_ids]
+        replays = [uow.session.get(RecipeRun, rid) for rid in run_ids]
+        if replays and all(r.status in RESOLVING for r in replays) and not dry_run:
+            _resolve(uow.session, run_id, replays[0].id)
+        runs = [run_dict(r, detail=True) for r in replays]
         if not dry_run:
             uow.commit()
     return {"replayOf": run_id, "dryRun": dry_run, "version": version, "runs": runs}
@@ -63,9 +76,31 @@ def _reprocess_event(hub: Any, event_id: int, run_id: int) -> dict[str, Any]:
         runs = [uow.session.get(RecipeRun, rid) for rid in result.run_ids]
         for run in runs:
             run.replay_of_id = run_id
+        if result.status == "processed" and runs:  # normalised now; a recipe failing is its own run
+            _resolve(uow.session, run_id, runs[0].id)
         uow.commit()
         return {"replayOf": run_id, "dryRun": False, "version": "current", "status": result.status,
                 "runs": [run_dict(run, detail=True) for run in runs]}
+
+
+def _resolve(session: Session, run_id: int, resolver_id: int) -> None:
+    """Mark the failure ``run_id`` stood for as resolved by run ``resolver_id``."""
+    chain = _replayed_chain(session, run_id)
+    failed = session.scalars(select(RecipeRun).where(
+        or_(RecipeRun.id.in_(chain), RecipeRun.replay_of_id.in_(chain)),
+        RecipeRun.status == run_status.FAILED, RecipeRun.resolved_by_id.is_(None)))
+    for run in failed:
+        run.resolved_by_id = resolver_id
+
+
+def _replayed_chain(session: Session, run_id: int) -> list[int]:
+    """``run_id``, the run it replayed, that run's original, ... up to the first attempt."""
+    chain = [run_id]
+    parent = session.scalar(select(RecipeRun.replay_of_id).where(RecipeRun.id == run_id))
+    while parent is not None and parent not in chain:
+        chain.append(parent)
+        parent = session.scalar(select(RecipeRun.replay_of_id).where(RecipeRun.id == parent))
+    return chain
 
 
 def _recipes_for(hub: Any, loaded: LoadedRecipes, name: str | None, number: int | None,

@@ -30,14 +30,21 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | 
     return max(delay, retry_after or 0.0, 1.0)
 
 
-def record_event_failure(hub: Any, inbox_id: int, exc: HubError, started: datetime) -> str:
-    """Log the failure as the event's stage run; schedule a retry or fail for good."""
+def record_event_failure(hub: Any, inbox_id: int, exc: HubError, started: datetime,
+                         customer_ref: str | None = None) -> str:
+    """Log the failure as the event's stage run; schedule a retry or fail for good.
+
+    ``customer_ref`` (the customer's external id, when the payload names it) goes on the run and
+    the inbox row, so the run log and the inbox filtered by customer show the failure too.
+    """
     settings = hub.settings
     with hub.uow() as uow:
         row = uow.session.get(InboxEvent, inbox_id, with_for_update=True)
         if row is None or row.status == inbox_status.PROCESSED:
             return "already"
         run = _stage_run(uow.session, row)
+        row.customer_external_id = row.customer_external_id or customer_ref
+        run.customer_external_id = row.customer_external_id or run.customer_external_id
         run.attempts = (run.attempts or 0) + 1 if run.id else 1
         retry = exc.retryable and run.attempts < settings.retry_max_attempts
         run.status = run_status.RETRYING if retry else run_status.FAILED

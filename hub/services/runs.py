@@ -10,11 +10,14 @@ from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from hub.db.models import RecipeRun
-from hub.errors import NotFound, ValidationFailed
+from hub.db.models.runs import FAILED
+from hub.errors import InvalidInput, NotFound, ValidationFailed
 from hub.services.payloads import parse_time
 from hub.services.representation import iso
 
-FILTER_KEYS = ("status", "connection", "recipe", "customer", "error_class", "since", "until", "event")
+FILTER_KEYS = ("status", "connection", "recipe", "customer", "error_class", "since", "until", "event",
+               "resolved")
+RESOLVED_CHOICES = ("true", "false", "any")
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class RunFilter:
     since: datetime | None = None
     until: datetime | None = None
     event: int | None = None
+    resolved: bool | None = None  # None: resolved or not
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> RunFilter:
@@ -41,6 +45,7 @@ class RunFilter:
             since=parse_time(since, "since") if since else None,
             until=parse_time(until, "until") if until else None,
             event=int(values["event"]) if values.get("event") else None,
+            resolved=_resolved(values.get("resolved"), values.get("status")),
         )
 
     def apply(self, stmt: Select) -> Select:
@@ -52,11 +57,24 @@ class RunFilter:
                               (self.event, RecipeRun.inbox_event_id)):
             if value is not None:
                 c.append(column == value)
+        if self.resolved is not None:
+            c.append(RecipeRun.resolved_by_id.is_not(None) if self.resolved
+                     else RecipeRun.resolved_by_id.is_(None))
         if self.since:
             c.append(RecipeRun.created_at >= self.since)
         if self.until:
             c.append(RecipeRun.created_at < self.until)
         return stmt.where(and_(*c)) if c else stmt
+
+
+def _resolved(value: Any, status: str | None) -> bool | None:
+    """Failed runs a replay resolved are left out of ``status=failed`` unless asked for."""
+    if value is None:
+        return False if status == FAILED else None
+    if value not in RESOLVED_CHOICES:
+        raise InvalidInput(f"resolved must be one of {', '.join(RESOLVED_CHOICES)}, not {value!r}",
+                           code="parameter_invalid", details={"parameter": "resolved"})
+    return None if value == "any" else value == "true"
 
 
 def list_runs(session: Session, flt: RunFilter, offset: int, limit: int) -> tuple[int, list[RecipeRun]]:
@@ -81,6 +99,7 @@ def run_dict(r: RecipeRun, detail: bool = False) -> dict[str, Any]:
         if r.recipe_name else None,
         "eventId": r.inbox_event_id, "customerId": r.customer_id,
         "customerExternalId": r.customer_external_id, "replayOf": r.replay_of_id,
+        "resolvedBy": r.resolved_by_id,
         "startedAt": iso(r.started_at), "finishedAt": iso(r.finished_at),
         "durationMs": r.duration_ms, "nextAttemptAt": iso(r.next_attempt_at),
         "links": {"event": f"/api/v1/events/{r.inbox_event_id}" if r.inbox_event_id else None,

@@ -20,13 +20,16 @@ log = logging.getLogger(__name__)
 
 
 class UnitOfWork:
-    def __init__(self, db: Database) -> None:
+    """``read_only``: a transaction that never writes (on SQLite it then takes no write lock)."""
+
+    def __init__(self, db: Database, read_only: bool = False) -> None:
         self._db = db
+        self._read_only = read_only
         self._after_commit: list[Callable[[], None]] = []
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = self._db.session()
+        self.session = self._db.read_session() if self._read_only else self._db.session()
         self._after_commit = []
         return self
 
@@ -50,6 +53,8 @@ class UnitOfWork:
         self._after_commit.append(callback)
 
     def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

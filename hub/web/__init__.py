@@ -7,7 +7,10 @@ from flask import Flask
 
 def register_web(app: Flask) -> None:
     from hub.web import api, errors, health, metrics, webhooks
+    from hub.web.throttle import Slots
 
+    settings = app.extensions["hub"].settings
+    app.extensions["export_slots"] = Slots("CSV exports", settings.exports_at_once)
     errors.register(app)
     metrics.register(app)
     app.register_blueprint(health.bp)

@@ -27,7 +27,7 @@ def authenticate_request() -> None:
     header = request.headers.get("Authorization", "")
     raw = header[7:].strip() if header.lower().startswith("bearer ") else None
     hub = current_hub()
-    with hub.uow() as uow:
+    with hub.uow(read_only=True) as uow:  # every API request: never behind a writer on SQLite
         g.principal = authenticate(uow.session, raw, hub.settings.admin_api_key)
 
 

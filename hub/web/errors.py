@@ -29,6 +29,8 @@ def register(app: Flask) -> None:
         response.status_code = exc.http_status
         if exc.http_status == 503:
             response.headers["Retry-After"] = "30"
+        if exc.http_status == 429:
+            response.headers["Retry-After"] = str(int(getattr(exc, "retry_after", 5)))
         return response
 
     @app.errorhandler(HTTPException)

@@ -1,5 +1,6 @@
 """GET /metrics in Prometheus text: request and webhook counters, plus gauges read from the
-database at scrape time (runs by status, inbox by status, refused webhooks, queue lag).
+database at scrape time (runs by status, inbox by status, refused webhooks, queue lag) and the
+recipes this process runs (refused folder, count).
 
 Counters live in this process; under gunicorn set PROMETHEUS_MULTIPROC_DIR (``hub serve`` and
 docker-compose do) so every worker's counts are added up. The database gauges are exact across
@@ -39,6 +40,7 @@ class Metrics:
                                 "(accepted, duplicate, refused_signature, malformed, unavailable)",
                                 ["connection", "outcome"], registry=own)
         self.registry.register(DatabaseGauges(hub))
+        self.registry.register(RecipeGauges(hub))
         if multiprocess:
             MultiProcessCollector(self.registry)
 
@@ -81,6 +83,26 @@ class DatabaseGauges:
         for name, state in self.hub.connections.health().items():
             usable.add_metric([name], 1.0 if state == "ok" else 0.0)
         yield from (runs, inbox, refused, lag, usable)
+
+
+class RecipeGauges:
+    """Whether the recipes folder is refused and how many recipes run: while the last good set
+    runs, a refused folder shows nowhere in the runs, so it needs gauges of its own."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        loaded = self.hub.recipes.current()
+        refused = GaugeMetricFamily("hub_recipes_refused",
+                                    "1 when the recipes folder is refused (the last good set runs)")
+        refused.add_metric([], 1.0 if loaded.refused else 0.0)
+        count = GaugeMetricFamily("hub_recipes_loaded", "Recipes running now")
+        count.add_metric([], float(len(loaded.recipes)))
+        yield from (refused, count)
 
 
 def register(app: Flask) -> None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
+from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
+from hub.db.models import AssignmentHistory, Customer
 from tests.factories import make_customer, make_user, make_workflow
 
 
@@ -73,9 +77,43 @@ def test_list_filters_and_paging(client, admin, seeded):  # type: ignore[no-unty
 def test_bulk_assign_by_filter_is_manual(client, admin, seeded):  # type: ignore[no-untyped-def]
     put(client, admin, "external:cus_1", {"dunningPlanId": "wf_card"})
     r = client.post("/api/v1/customers/bulk-assign", headers=admin,
-                    json={"filter": {"q": ""}, "dunningPlanId": "wf_std"})
+                    json={"filter": {}, "all": True, "dunningPlanId": "wf_std"})
     assert r.status_code == 200
     assert r.json == {**r.json, "matched": 2, "outcomes": {"overruled": 1, "applied": 1}}
+
+
+def test_bulk_assign_refuses_an_empty_filter_unless_all_is_said(client, admin, seeded):  # type: ignore[no-untyped-def]
+    for empty in ({}, {"q": ""}, {"externalIds": []}):
+        r = client.post("/api/v1/customers/bulk-assign", headers=admin,
+                        json={"filter": empty, "dunningPlanId": "wf_std"})
+        assert r.status_code == 422 and r.json["error"]["code"] == "filter_empty"
+    with seeded.uow() as uow:
+        assert {c.workflow_id for c in uow.session.scalars(select(Customer))} != {"wf_std"}
+
+
+def test_bulk_assign_dry_run_reports_who_would_overrule_and_changes_nothing(client, admin, seeded):  # type: ignore[no-untyped-def]
+    put(client, admin, "external:cus_1", {"dunningPlanId": "wf_card"})  # now owned by the API
+    before = client.get("/api/v1/customers/external:cus_2", headers=admin).json
+    r = client.post("/api/v1/customers/bulk-assign", headers=admin,
+                    json={"filter": {}, "all": True, "workflow": "Standard", "dryRun": True})
+    assert r.status_code == 200 and r.json["dryRun"] is True
+    assert r.json["outcomes"] == {"overruled": 1, "applied": 1}
+    [overruled] = r.json["overruled"]
+    assert overruled["field"] == "dunningPlanId" and overruled["owner"] == "api"
+    assert client.get("/api/v1/customers/external:cus_2", headers=admin).json == before
+    with seeded.uow() as uow:
+        assert uow.session.scalar(select(func.count(AssignmentHistory.id)).where(
+            AssignmentHistory.cause_type == "bulk_assign")) == 0
+
+
+def test_bulk_assign_takes_a_workflow_by_name(client, admin, seeded):  # type: ignore[no-untyped-def]
+    r = client.post("/api/v1/customers/bulk-assign", headers=admin,
+                    json={"filter": {"externalIds": ["cus_2"]}, "workflow": "Standard"})
+    assert r.status_code == 200 and r.json["outcomes"] == {"applied": 1}
+    assert client.get("/api/v1/customers/external:cus_2", headers=admin).json["workflowName"] == "Standard"
+    unknown = client.post("/api/v1/customers/bulk-assign", headers=admin,
+                          json={"filter": {"externalIds": ["cus_2"]}, "workflow": "No such"})
+    assert unknown.status_code == 422 and unknown.json["error"]["code"] == "unknown_workflow"
 
 
 def test_release_lets_a_manual_edit_through(client, admin, seeded):  # type: ignore[no-untyped-def]
@@ -152,8 +190,10 @@ def test_workflows_and_users_endpoints(client, admin, seeded):  # type: ignore[n
     assert client.post("/api/v1/users", json={"email": "not-an-email"}, headers=admin).status_code == 422
 
 
-def test_healthz_reports_database_and_broker(client, queue):  # type: ignore[no-untyped-def]
-    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "broker": "ok", "connections": {}}
+def test_healthz_reports_database_and_broker(client, queue, settings):  # type: ignore[no-untyped-def]
+    Path(settings.recipes_dir).mkdir()  # an empty recipes folder loads; a missing one is refused
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "broker": "ok",
+                                           "connections": {}, "recipes": "ok"}
     queue.up = False
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json["broker"].startswith("down")
@@ -172,3 +212,14 @@ def test_export_csv_escapes_formulas_and_round_trips_columns(client, admin, seed
     assert 'cus_1,Acme,"ann@example.com, bob@example.com",Card payers' in lines
     filtered = client.get("/api/v1/customers/export.csv?dunningPlanId=wf_card", headers=admin)
     assert filtered.data.decode("utf-8-sig").count("\r\n") == 2
+
+
+def test_export_is_whole_with_its_length_or_a_clear_error(client, admin, seeded, app):  # type: ignore[no-untyped-def]
+    r = client.get("/api/v1/customers/export.csv", headers=admin)
+    assert r.status_code == 200 and r.content_length == len(r.data) > 0
+    slots = app.extensions["export_slots"]
+    with slots.held():  # the one export slot of this process (HUB_EXPORTS_AT_ONCE=1) is taken
+        busy = client.get("/api/v1/customers/export.csv", headers=admin)
+    assert busy.status_code == 429 and busy.json["error"]["code"] == "too_many_requests"
+    assert int(busy.headers["Retry-After"]) > 0
+    assert client.get("/api/v1/customers/export.csv", headers=admin).status_code == 200  # slots free again

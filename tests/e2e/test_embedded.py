@@ -50,7 +50,8 @@ def test_signed_stripe_event_assigns_the_card_workflow_within_seconds(embedded_e
     admin = {"Authorization": "Bearer embedded-admin"}
     try:
         assert requests.get(f"{url}/healthz", timeout=5).json() == {
-            "status": "ok", "database": "ok", "broker": "ok", "connections": {"stripe": "ok"}}
+            "status": "ok", "database": "ok", "broker": "ok", "connections": {"stripe": "ok"},
+            "recipes": "ok"}
         body, headers = signed(created_event(1, "card", customer="cus_embedded"))
         assert requests.post(f"{url}/webhooks/stripe", data=body, headers=headers, timeout=10).status_code == 200
 

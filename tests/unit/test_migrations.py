@@ -142,7 +142,7 @@ def test_upgrade_blanks_salesforce_sessions_when_deliveries_hold_them(empty_data
                  "vendor_id": f"evt_{inbox_id}", "delivery_id": delivery_id})
     engine.dispose()
 
-    migrate.upgrade(empty_database)
+    migrate.upgrade(empty_database, CREDENTIALS)
 
     engine = create_engine(empty_database)
     with engine.connect() as conn:
@@ -173,7 +173,7 @@ def test_downgrade_drops_the_credentials_table_when_stepping_back(empty_database
                           "CURRENT_TIMESTAMP)"))
     engine.dispose()
 
-    migrate.downgrade(empty_database, "-1")
+    migrate.downgrade(empty_database, BEFORE_CREDENTIALS)
 
     engine = create_engine(empty_database)
     with engine.connect() as conn:

@@ -12,10 +12,20 @@ PUBLIC_ENDPOINTS = {"api.openapi.openapi_document"}
 
 
 def surfaces() -> list[ModuleType]:
-    """Every API module; each has a blueprint ``bp`` and its ``OPERATIONS`` for OpenAPI."""
-    from hub.web.api import connections, customers, directory, events, imports, openapi, recipes, runs
+    """Every API module; each has a blueprint ``bp`` and the ``api`` its routes are declared on."""
+    from hub.web.api import (
+        connections,
+        customers,
+        directory,
+        events,
+        imports,
+        keys,
+        openapi,
+        recipes,
+        runs,
+    )
 
-    return [customers, directory, events, runs, recipes, imports, connections, openapi]
+    return [customers, directory, events, runs, recipes, imports, connections, keys, openapi]
 
 
 def build_blueprint() -> Blueprint:

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.web.context import current_hub, require
+from hub.web.api.declare import Api, Reply, Route
+from hub.web.api.shapes import ref
+from hub.web.context import current_hub
 
 bp = Blueprint("connections", __name__)
-OPERATIONS = [
-    ("get", "/connections", "List connections with their state, problems and redacted settings",
-     "connections", None),
-]
+api = Api(bp)
 
 
-@bp.get("/connections")
-@require("admin")
+@api.route(Route("get", "/connections", "Connections with their state, problems and redacted settings",
+                 "connections", ("admin",), {200: Reply("Every connection", ref("Connections"))}))
 def list_connections():
     return current_hub().connections.describe()

@@ -2,107 +2,100 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import select
+from werkzeug.wsgi import wrap_file
 
 from hub.db.models import AssignmentHistory
-from hub.imports.report import iter_csv
 from hub.services import customers as svc
 from hub.services.assignment import AssignmentService
-from hub.services.payloads import validate
 from hub.services.representation import customer_dict, history_dict
-from hub.web.context import (
-    current_hub,
-    json_body,
-    paging,
-    principal,
-    request_cause,
-    require,
-    visible_user_id,
-)
+from hub.web.api.declare import Api, Param, Reply, Route, paging
+from hub.web.api.shapes import OBJECT, page, ref
+from hub.web.context import current_hub, principal, request_cause, visible_user_id
 
 bp = Blueprint("customers", __name__)
-OPERATIONS = [
-    ("get", "/customers", "List customers (filters: dunningPlanId, workflow, accountManager, "
-     "customFields.<key>, q, unassigned; paging offset/limit)", "customers", None),
-    ("post", "/customers", "Create or update a customer by externalId (upsert)", "customers",
-     "api/customer_write.schema.json"),
-    ("get", "/customers/{id}", "Get a customer by hub id or external:{externalId}", "customers",
-     None),
-    ("put", "/customers/{id}", "Update a customer; answers a per-field outcome", "customers",
-     "api/customer_write.schema.json"),
-    ("get", "/customers/{id}/history", "Assignment history, newest first", "customers", None),
-    ("post", "/customers/{id}/release", "Release a field back to the lowest rank (admin)",
-     "customers", "api/release.schema.json"),
-    ("post", "/customers/bulk-assign", "Assign to every customer matching a filter, as manual",
-     "customers", "api/bulk_assign.schema.json"),
-    ("get", "/customers/export.csv", "Customers as CSV (same filters) in the columns the import reads",
-     "customers", None),
-]
+api = Api(bp)
 WRITERS = ("admin", "integration")
 READERS = ("admin", "integration", "account_manager")
+CUSTOMER_REF = Param("id", description="The hub id, or external:{externalId}", max_length=300,
+                     slashes=True)
+FILTERS = (
+    Param("dunningPlanId", description="Workflow id", aliases=("dunning_plan_id",)),
+    Param("workflow", description="Workflow name"),
+    Param("accountManager", description="Account manager email", aliases=("account_manager",),
+          max_length=320),
+    Param("customFields.", description="Custom field equals (customFields.segment=enterprise)", prefix=True),
+    Param("q", description="Text in name, email or external id"),
+    Param("unassigned", "boolean", "Only customers without a workflow"),
+)
+CUSTOMER = Reply("The customer", ref("Customer"))
+WRITTEN = Reply("The customer and the outcome per field", ref("CustomerWritten"))
 
 
-def filter_from_args() -> svc.CustomerFilter:
-    args = request.args
-    custom = {k[len("customFields.") :]: v for k, v in args.items() if k.startswith("customFields.")}
+def filter_from_args(query: dict) -> svc.CustomerFilter:
     return svc.CustomerFilter(
-        dunning_plan_id=args.get("dunningPlanId"),
-        workflow_name=args.get("workflow"),
-        account_manager=args.get("accountManager"),
-        text=args.get("q"),
-        custom_fields=custom,
-        unassigned=args.get("unassigned") in ("1", "true"),
+        dunning_plan_id=query["dunningPlanId"],
+        workflow_name=query["workflow"],
+        account_manager=query["accountManager"],
+        text=query["q"],
+        custom_fields=query["customFields."],
+        unassigned=bool(query["unassigned"]),
         visible_to_user_id=visible_user_id(),
     )
 
 
-@bp.get("/customers")
-@require(*READERS)
-def list_customers():
-    offset, limit = paging()
-    with current_hub().uow() as uow:
-        total, items = svc.list_customers(uow.session, filter_from_args(), offset, limit)
+@api.route(Route("get", "/customers", "List customers by filter, a page at a time", "customers", READERS,
+                 {200: Reply("A page of customers", page("customers", "Customer"))},
+                 query=(*FILTERS, *paging())))
+def list_customers(query: dict):
+    offset, limit = query["offset"], query["limit"]
+    with current_hub().uow(read_only=True) as uow:
+        total, items = svc.list_customers(uow.session, filter_from_args(query), offset, limit)
         return {"offset": offset, "limit": limit, "total": total,
                 "customers": [customer_dict(c) for c in items]}
 
 
-@bp.get("/customers/export.csv")
-@require(*READERS)
-def export_csv():
-    flt = filter_from_args()
-    hub = current_hub()
+@api.route(Route("get", "/customers/export.csv", "Customers as CSV (same filters), in the columns the "
+                 "import reads", "customers", READERS, {200: Reply("CSV", content_type="text/csv")},
+                 query=FILTERS, errors=(429,)))
+def export_csv(query: dict):
+    flt = filter_from_args(query)
+    with current_app.extensions["export_slots"].held(), current_hub().uow(read_only=True) as uow:
+        # Written out whole before the answer starts: a database error is then a 503, never a
+        # truncated 200, the Content-Length tells any client whether it got everything, and no
+        # transaction stays open while a slow client downloads.
+        spooled, size = svc.export_file(uow.session, flt)
+    response = Response(wrap_file(request.environ, spooled), mimetype="text/csv", direct_passthrough=True,
+                        headers={"Content-Disposition": "attachment; filename=customers.csv"})
+    response.content_length = size
+    return response
 
-    def generate():  # type: ignore[no-untyped-def]
-        with hub.uow() as uow:
-            yield from iter_csv(svc.EXPORT_COLUMNS, svc.export_rows(uow.session, flt))
 
-    return Response(stream_with_context(generate()), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=customers.csv"})
+@api.route(Route("get", "/customers/{id}", "Get a customer by hub id or external:{externalId}", "customers",
+                 READERS, {200: CUSTOMER}, path_params=(CUSTOMER_REF,), errors=(404,)))
+def get_customer(id: str):
+    with current_hub().uow(read_only=True) as uow:
+        return customer_dict(svc.find_customer(uow.session, id, visible_user_id()))
 
 
-@bp.get("/customers/<path:ref>")
-@require(*READERS)
-def get_customer(ref: str):
+@api.route(Route("put", "/customers/{id}", "Update a customer; answers a per-field outcome", "customers",
+                 WRITERS, {200: WRITTEN}, path_params=(CUSTOMER_REF,), body="api/customer_write.schema.json",
+                 errors=(404,)))
+def put_customer(id: str, body: dict):
+    write = svc.CustomerWrite.from_payload(body)
     with current_hub().uow() as uow:
-        return customer_dict(svc.find_customer(uow.session, ref, visible_user_id()))
-
-
-@bp.put("/customers/<path:ref>")
-@require(*WRITERS)
-def put_customer(ref: str):
-    write = svc.CustomerWrite.from_payload(json_body())
-    with current_hub().uow() as uow:
-        customer = svc.find_customer(uow.session, ref)
+        customer = svc.find_customer(uow.session, id)
         outcomes = svc.apply_write(uow.session, customer, write, request_cause())
         uow.commit()
         return {"customer": customer_dict(customer), "outcomes": outcomes}
 
 
-@bp.post("/customers")
-@require(*WRITERS)
-def upsert_customer():
-    write = svc.CustomerWrite.from_payload(json_body())
+@api.route(Route("post", "/customers", "Create or update a customer by externalId (upsert)", "customers",
+                 WRITERS, {200: WRITTEN, 201: Reply("Created", ref("CustomerWritten"))},
+                 body="api/customer_upsert.schema.json"))
+def upsert_customer(body: dict):
+    write = svc.CustomerWrite.from_payload(body)
     with current_hub().uow() as uow:
         customer, created = svc.upsert_customer(uow.session, write)
         outcomes = svc.apply_write(uow.session, customer, write, request_cause())
@@ -111,12 +104,13 @@ def upsert_customer():
         return body, 201 if created else 200
 
 
-@bp.get("/customers/<path:ref>/history")
-@require(*READERS)
-def customer_history(ref: str):
-    offset, limit = paging(default_limit=100, max_limit=1000)
-    with current_hub().uow() as uow:
-        customer = svc.find_customer(uow.session, ref, visible_user_id())
+@api.route(Route("get", "/customers/{id}/history", "Assignment history, newest first", "customers", READERS,
+                 {200: Reply("A page of history", ref("History"))}, path_params=(CUSTOMER_REF,),
+                 query=paging(default_limit=100, max_limit=1000), errors=(404,)))
+def customer_history(id: str, query: dict):
+    offset, limit = query["offset"], query["limit"]
+    with current_hub().uow(read_only=True) as uow:
+        customer = svc.find_customer(uow.session, id, visible_user_id())
         rows = uow.session.scalars(
             select(AssignmentHistory)
             .where(AssignmentHistory.customer_id == customer.id)
@@ -128,25 +122,25 @@ def customer_history(ref: str):
                 "history": [history_dict(h) for h in rows]}
 
 
-@bp.post("/customers/<path:ref>/release")
-@require("admin")
-def release_field(ref: str):
-    body = validate("api/release.schema.json", json_body())
+@api.route(Route("post", "/customers/{id}/release", "Release a field back to the lowest rank (admin)",
+                 "customers", ("admin",), {200: Reply("The customer and the release", OBJECT)},
+                 path_params=(CUSTOMER_REF,), body="api/release.schema.json", errors=(404,)))
+def release_field(id: str, body: dict):
     with current_hub().uow() as uow:
-        customer = svc.find_customer(uow.session, ref)
+        customer = svc.find_customer(uow.session, id)
         field = svc.internal_field_name(body["field"])
         outcome = AssignmentService(uow.session).release(customer.id, field, cause=request_cause())
         uow.commit()
         return {"customer": customer_dict(customer), "outcome": outcome.to_dict()}
 
 
-@bp.post("/customers/bulk-assign")
-@require("admin")
-def bulk_assign():
-    body = validate("api/bulk_assign.schema.json", json_body())
-    write = svc.CustomerWrite.from_payload({k: v for k, v in body.items() if k != "filter"})
-    flt = svc.filter_from_body(body["filter"])
+@api.route(Route("post", "/customers/bulk-assign", "Assign to every customer matching a filter, as manual "
+                 "(dryRun: what would happen); an empty filter needs all: true", "customers", ("admin",),
+                 {200: Reply("Counts per outcome, and who would overrule", ref("BulkAssignResult"))},
+                 body="api/bulk_assign.schema.json"))
+def bulk_assign(body: dict):
     with current_hub().uow() as uow:
-        result = svc.bulk_assign(uow.session, flt, write, request_cause("bulk_assign"))
-        uow.commit()
+        result = svc.bulk_assign_from_body(uow.session, body, request_cause("bulk_assign"))
+        if not result["dryRun"]:
+            uow.commit()  # a dry run leaves the block uncommitted: everything rolls back
         return {**result, "requestedBy": principal().actor}

@@ -6,55 +6,52 @@ from flask import Blueprint
 
 from hub.services import directory as svc
 from hub.services.representation import user_dict, workflow_dict
-from hub.web.context import current_hub, json_body, require
+from hub.web.api.declare import Api, Param, Reply, Route
+from hub.web.api.shapes import array_of, ref
+from hub.web.context import current_hub
 
 bp = Blueprint("directory", __name__)
-OPERATIONS = [
-    ("get", "/workflows", "List workflows (the id is the dunningPlanId)", "workflows", None),
-    ("post", "/workflows", "Create a workflow (names are unique)", "workflows", None),
-    ("get", "/workflows/{id}", "Get a workflow", "workflows", None),
-    ("get", "/users", "List users", "users", None),
-    ("post", "/users", "Create a user", "users", None),
-]
+api = Api(bp)
 READERS = ("admin", "integration", "account_manager")
+WORKFLOW = Reply("The workflow", ref("Workflow"))
+USER = Reply("The user", ref("User"))
 
 
-@bp.get("/workflows")
-@require(*READERS)
+@api.route(Route("get", "/workflows", "List workflows (the id is the dunningPlanId)", "workflows", READERS,
+                 {200: Reply("Every workflow", array_of("workflows", "Workflow"))}))
 def list_workflows():
-    with current_hub().uow() as uow:
+    with current_hub().uow(read_only=True) as uow:
         return {"workflows": [workflow_dict(w) for w in svc.list_workflows(uow.session)]}
 
 
-@bp.get("/workflows/<workflow_id>")
-@require(*READERS)
-def get_workflow(workflow_id: str):
-    with current_hub().uow() as uow:
-        return workflow_dict(svc.get_workflow(uow.session, workflow_id))
+@api.route(Route("get", "/workflows/{id}", "Get a workflow", "workflows", READERS, {200: WORKFLOW},
+                 path_params=(Param("id", description="The dunningPlanId"),), errors=(404,)))
+def get_workflow(id: str):
+    with current_hub().uow(read_only=True) as uow:
+        return workflow_dict(svc.get_workflow(uow.session, id))
 
 
-@bp.post("/workflows")
-@require("admin")
-def create_workflow():
-    body = json_body()
+@api.route(Route("post", "/workflows", "Create a workflow (names are unique)", "workflows", ("admin",),
+                 {201: Reply("Created", ref("Workflow"))}, body="api/workflow_create.schema.json",
+                 errors=(409,)))
+def create_workflow(body: dict):
     with current_hub().uow() as uow:
-        workflow = svc.create_workflow(uow.session, body if isinstance(body, dict) else {})
+        workflow = svc.create_workflow(uow.session, body)
         uow.commit()
         return workflow_dict(workflow), 201
 
 
-@bp.get("/users")
-@require("admin", "integration")
+@api.route(Route("get", "/users", "List users", "users", ("admin", "integration"),
+                 {200: Reply("Every user", array_of("users", "User"))}))
 def list_users():
-    with current_hub().uow() as uow:
+    with current_hub().uow(read_only=True) as uow:
         return {"users": [user_dict(u) for u in svc.list_users(uow.session)]}
 
 
-@bp.post("/users")
-@require("admin")
-def create_user():
-    body = json_body()
+@api.route(Route("post", "/users", "Create a user", "users", ("admin",), {201: Reply("Created", ref("User"))},
+                 body="api/user_create.schema.json", errors=(409,)))
+def create_user(body: dict):
     with current_hub().uow() as uow:
-        user = svc.create_user(uow.session, body if isinstance(body, dict) else {})
+        user = svc.create_user(uow.session, body)
         uow.commit()
         return user_dict(user), 201

@@ -6,23 +6,25 @@ from flask import Blueprint, Response, request, stream_with_context
 
 from hub.errors import MalformedBody
 from hub.services import imports as svc
-from hub.web.context import current_hub, paging, principal, require
+from hub.web.api.declare import Api, Param, Reply, Route, paging
+from hub.web.api.shapes import page, ref
+from hub.web.context import current_hub, principal
 
 bp = Blueprint("imports", __name__)
-OPERATIONS = [
-    ("post", "/imports", "Upload a CSV (multipart: file, optional mapping JSON target → column); "
-     "answers 202 with the queued import", "imports", None),
-    ("get", "/imports", "Import history, newest first (paging offset/limit)", "imports", None),
-    ("get", "/imports/{id}", "One import: status, progress, counts", "imports", None),
-    ("get", "/imports/{id}/errors.csv", "The failed lines with their original columns and an "
-     "Error column, ready to fix and import again", "imports", None),
-]
+api = Api(bp)
+IMPORT_ID = Param("id", "integer", "The import id", minimum=1)
+UPLOAD_FORM = {"type": "object", "required": ["file"], "properties": {
+    "file": {"type": "string", "format": "binary", "description": "the CSV"},
+    "mapping": {"type": "string",
+                "description": 'JSON object target → column, e.g. {"dunningPlanId": "Plan"}'},
+}}
 # Room for the multipart envelope around a file of exactly the size limit.
 MULTIPART_SLACK_BYTES = 64 * 1024
 
 
-@bp.post("/imports")
-@require("admin")
+@api.route(Route("post", "/imports", "Upload a CSV (multipart: file, optional mapping JSON target → column); "
+                 "answers 202 with the queued import", "imports", ("admin",),
+                 {202: Reply("Queued", ref("Import"))}, errors=(413, 415, 422), form=UPLOAD_FORM))
 def upload():
     hub = current_hub()
     # Before request.files is touched: this endpoint takes files larger than the API's body limit.
@@ -35,26 +37,27 @@ def upload():
     return svc.import_dict(row), 202
 
 
-@bp.get("/imports")
-@require("admin")
-def list_imports():
-    offset, limit = paging()
-    with current_hub().uow() as uow:
+@api.route(Route("get", "/imports", "Import history, newest first", "imports", ("admin",),
+                 {200: Reply("A page of imports", page("imports", "Import"))}, query=paging()))
+def list_imports(query: dict):
+    offset, limit = query["offset"], query["limit"]
+    with current_hub().uow(read_only=True) as uow:
         total, rows = svc.list_imports(uow.session, offset, limit)
         return {"offset": offset, "limit": limit, "total": total,
                 "imports": [svc.import_dict(r) for r in rows]}
 
 
-@bp.get("/imports/<int:import_id>")
-@require("admin")
-def get_import(import_id: int):
-    with current_hub().uow() as uow:
-        return svc.import_dict(svc.get_import(uow.session, import_id))
+@api.route(Route("get", "/imports/{id}", "One import: status, progress, counts", "imports", ("admin",),
+                 {200: Reply("The import", ref("Import"))}, path_params=(IMPORT_ID,), errors=(404,)))
+def get_import(id: int):
+    with current_hub().uow(read_only=True) as uow:
+        return svc.import_dict(svc.get_import(uow.session, id))
 
 
-@bp.get("/imports/<int:import_id>/errors.csv")
-@require("admin")
-def errors_csv(import_id: int):
-    rows = svc.iter_errors_csv(current_hub(), import_id)  # 404 here, before streaming starts
+@api.route(Route("get", "/imports/{id}/errors.csv", "The failed lines with their original columns and an "
+                 "Error column, ready to fix and import again", "imports", ("admin",),
+                 {200: Reply("CSV", content_type="text/csv")}, path_params=(IMPORT_ID,), errors=(404,)))
+def errors_csv(id: int):
+    rows = svc.iter_errors_csv(current_hub(), id)  # 404 here, before streaming starts
     return Response(stream_with_context(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=import-{import_id}-errors.csv"})
+        "Content-Disposition": f"attachment; filename=import-{id}-errors.csv"})

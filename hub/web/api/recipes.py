@@ -5,32 +5,30 @@ from __future__ import annotations
 from flask import Blueprint
 
 from hub.services import recipe_tests as svc
-from hub.services.payloads import validate
-from hub.web.context import current_hub, json_body, require
+from hub.web.api.declare import Api, Param, Reply, Route
+from hub.web.api.shapes import ref
+from hub.web.context import current_hub
 
 bp = Blueprint("recipes", __name__)
-OPERATIONS = [
-    ("get", "/recipes", "Loaded recipes in run order, with versions and validation state", "recipes", None),
-    ("get", "/recipes/{name}", "One recipe: versions, YAML, validation state", "recipes", None),
-    ("post", "/recipes/{name}/test", "Dry run on a posted event or a stored event id; writes nothing",
-     "recipes", "api/recipe_test.schema.json"),
-]
+api = Api(bp)
+READERS = ("admin", "integration")
+NAME = Param("name", description="The recipe's name", max_length=200)
 
 
-@bp.get("/recipes")
-@require("admin", "integration")
+@api.route(Route("get", "/recipes", "Loaded recipes in run order, with versions and validation state",
+                 "recipes", READERS, {200: Reply("The loaded set", ref("RecipeList"))}))
 def list_recipes():
     return svc.recipe_summaries(current_hub())
 
 
-@bp.get("/recipes/<name>")
-@require("admin", "integration")
+@api.route(Route("get", "/recipes/{name}", "One recipe: versions, YAML, validation state", "recipes",
+                 READERS, {200: Reply("The recipe", ref("Recipe"))}, path_params=(NAME,), errors=(404,)))
 def get_recipe(name: str):
     return svc.recipe_detail(current_hub(), name)
 
 
-@bp.post("/recipes/<name>/test")
-@require("admin", "integration")
-def test_recipe(name: str):
-    body = validate("api/recipe_test.schema.json", json_body())
+@api.route(Route("post", "/recipes/{name}/test", "Dry run on a posted event or a stored event id; writes "
+                 "nothing", "recipes", READERS, {200: Reply("What the recipe would do", ref("DryRun"))},
+                 path_params=(NAME,), body="api/recipe_test.schema.json", errors=(404,)))
+def test_recipe(name: str, body: dict):
     return svc.dry_run(current_hub(), name, body.get("event"), body.get("eventId"))

@@ -2,75 +2,97 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, request
+from typing import Any
+
+from flask import Blueprint
 
 from hub.db.models import ReplayJob
+from hub.db.models import runs as run_model
 from hub.errors import NotFound
 from hub.services import replay as replay_svc
 from hub.services import runs as svc
-from hub.services.payloads import validate
-from hub.web.context import current_hub, json_body, paging, principal, require
+from hub.web.api.declare import Api, Param, Reply, Route, paging
+from hub.web.api.shapes import page, ref
+from hub.web.context import current_hub, principal
 
 bp = Blueprint("runs", __name__)
-OPERATIONS = [
-    ("get", "/runs", "List runs (filters: status, connection, recipe, customer, error_class, since, "
-     "until, event; paging offset/limit)", "runs", None),
-    ("get", "/runs/{id}", "One run with its trace and per-update outcomes", "runs", None),
-    ("post", "/runs/{id}/replay", "Replay a run (original or current recipe version; dry_run)",
-     "runs", "api/replay.schema.json"),
-    ("post", "/runs/replay", "Bulk replay by filter as a background job", "runs",
-     "api/bulk_replay.schema.json"),
-    ("get", "/runs/replay/{id}", "Progress of a bulk replay job", "runs", None),
-    ("post", "/runs/replay/{id}/cancel", "Cancel a bulk replay job", "runs", None),
-]
+api = Api(bp)
+READERS = ("admin", "integration")
+RUN_STATUSES = run_model.RUN_STATUSES
+FILTERS = (
+    Param("status", description="Run status", enum=RUN_STATUSES),
+    Param("connection", description="Connection name"),
+    Param("recipe", description="Recipe name"),
+    Param("customer", description="Customer external id", max_length=255),
+    Param("errorClass", description="Error class", aliases=("error_class",),
+          enum=("retryable", "config", "invalid")),
+    Param("since", "datetime", "Created at or after"),
+    Param("until", "datetime", "Created before"),
+    Param("event", "integer", "Inbox event id", minimum=1),
+    Param("resolved", description="Failed runs a later replay resolved: false (default with "
+          "status=failed), true, or any", enum=("true", "false", "any")),
+)
+RUN_ID = Param("id", "integer", "The run id", minimum=1)
+JOB_ID = Param("id", "integer", "The replay job id", minimum=1)
+# Inside a bulk replay's filter too, camelCase with the snake_case spelling accepted.
+FILTER_ALIASES = {"errorClass": "error_class"}
 
 
-@bp.get("/runs")
-@require("admin", "integration")
-def list_runs():
-    offset, limit = paging()
-    flt = svc.RunFilter.from_mapping({k: v for k, v in request.args.items()
-                                      if k not in ("offset", "limit")})
-    with current_hub().uow() as uow:
-        total, rows = svc.list_runs(uow.session, flt, offset, limit)
-        return {"offset": offset, "limit": limit, "total": total, "runs": [svc.run_dict(r) for r in rows]}
+def run_filter(query: dict[str, Any]) -> svc.RunFilter:
+    values = {"status": query["status"], "connection": query["connection"], "recipe": query["recipe"],
+              "customer": query["customer"], "error_class": query["errorClass"],
+              "since": query["since"].isoformat() if query["since"] else None,
+              "until": query["until"].isoformat() if query["until"] else None,
+              "event": str(query["event"]) if query["event"] else None, "resolved": query["resolved"]}
+    return svc.RunFilter.from_mapping({k: v for k, v in values.items() if v is not None})
 
 
-@bp.get("/runs/<int:run_id>")
-@require("admin", "integration")
-def get_run(run_id: int):
-    with current_hub().uow() as uow:
-        return svc.run_dict(svc.get_run(uow.session, run_id), detail=True)
+@api.route(Route("get", "/runs", "List runs by filter, newest first, a page at a time", "runs", READERS,
+                 {200: Reply("A page of runs", page("runs", "Run"))}, query=(*FILTERS, *paging())))
+def list_runs(query: dict):
+    with current_hub().uow(read_only=True) as uow:
+        total, rows = svc.list_runs(uow.session, run_filter(query), query["offset"], query["limit"])
+        return {"offset": query["offset"], "limit": query["limit"], "total": total,
+                "runs": [svc.run_dict(r) for r in rows]}
 
 
-@bp.post("/runs/<int:run_id>/replay")
-@require("admin")
-def replay_run(run_id: int):
-    body = validate("api/replay.schema.json", json_body() if request.get_data() else {})
-    return replay_svc.replay_run(current_hub(), run_id, version=body.get("version", "current"),
-                                 dry_run=body.get("dry_run", False))
+@api.route(Route("get", "/runs/{id}", "One run with its trace and per-update outcomes", "runs", READERS,
+                 {200: Reply("The run", ref("Run"))}, path_params=(RUN_ID,), errors=(404,)))
+def get_run(id: int):
+    with current_hub().uow(read_only=True) as uow:
+        return svc.run_dict(svc.get_run(uow.session, id), detail=True)
 
 
-@bp.post("/runs/replay")
-@require("admin")
-def bulk_replay():
-    body = validate("api/bulk_replay.schema.json", json_body())
-    job = replay_svc.start_replay_job(current_hub(), body["filter"], body.get("version", "current"),
-                                      float(body.get("rate_per_second", 20)), principal().actor)
+@api.route(Route("post", "/runs/{id}/replay", "Replay a run (original or current recipe version; dryRun)",
+                 "runs", ("admin",), {200: Reply("The replay", ref("Replay"))}, path_params=(RUN_ID,),
+                 body="api/replay.schema.json", body_aliases={"dry_run": "dryRun"}, body_optional=True,
+                 errors=(404, 409)))
+def replay_run(id: int, body: dict):
+    return replay_svc.replay_run(current_hub(), id, version=body.get("version", "current"),
+                                 dry_run=body.get("dryRun", False))
+
+
+@api.route(Route("post", "/runs/replay", "Bulk replay by filter as a background job", "runs", ("admin",),
+                 {202: Reply("The queued job", ref("ReplayJob"))}, body="api/bulk_replay.schema.json",
+                 body_aliases={"rate_per_second": "ratePerSecond"}))
+def bulk_replay(body: dict):
+    flt = {FILTER_ALIASES.get(k, k): v for k, v in body["filter"].items()}
+    job = replay_svc.start_replay_job(current_hub(), flt, body.get("version", "current"),
+                                      float(body.get("ratePerSecond", 20)), principal().actor)
     return replay_svc.job_dict(job), 202
 
 
-@bp.get("/runs/replay/<int:job_id>")
-@require("admin", "integration")
-def replay_job(job_id: int):
-    with current_hub().uow() as uow:
-        job = uow.session.get(ReplayJob, job_id)
+@api.route(Route("get", "/runs/replay/{id}", "Progress of a bulk replay job", "runs", READERS,
+                 {200: Reply("The job", ref("ReplayJob"))}, path_params=(JOB_ID,), errors=(404,)))
+def replay_job(id: int):
+    with current_hub().uow(read_only=True) as uow:
+        job = uow.session.get(ReplayJob, id)
         if job is None:
-            raise NotFound(f"replay job {job_id} not found")
+            raise NotFound(f"replay job {id} not found")
         return replay_svc.job_dict(job)
 
 
-@bp.post("/runs/replay/<int:job_id>/cancel")
-@require("admin")
-def cancel_job(job_id: int):
-    return replay_svc.job_dict(replay_svc.cancel_replay_job(current_hub(), job_id))
+@api.route(Route("post", "/runs/replay/{id}/cancel", "Cancel a bulk replay job", "runs", ("admin",),
+                 {200: Reply("The job", ref("ReplayJob"))}, path_params=(JOB_ID,), errors=(404,)))
+def cancel_job(id: int):
+    return replay_svc.job_dict(replay_svc.cancel_replay_job(current_hub(), id))

@@ -1,0 +1,42 @@
+"""API keys over the API (admins): create (the key is shown once), list (never the key), revoke."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+from hub.services import keys as svc
+from hub.services.representation import key_dict
+from hub.web.api.declare import Api, Param, Reply, Route
+from hub.web.api.shapes import array_of, ref
+from hub.web.context import current_hub
+
+bp = Blueprint("keys", __name__)
+api = Api(bp)
+KEY_ID = Param("id", description="The key's id, or the prefix shown when it was created", max_length=64)
+
+
+@api.route(Route("post", "/keys", "Create an API key; the answer is the only time the key is shown",
+                 "keys", ("admin",), {201: Reply("The key, with its secret once", ref("NewKey"))},
+                 body="api/key_create.schema.json"))
+def create_key(body: dict):
+    with current_hub().uow() as uow:
+        key, raw = svc.create_key(uow.session, body["name"].strip(), body["role"], body.get("user"))
+        uow.commit()
+        return {**key_dict(key), "key": raw}, 201
+
+
+@api.route(Route("get", "/keys", "List API keys (prefix, role, when created or revoked; never the key)",
+                 "keys", ("admin",), {200: Reply("Every key", array_of("keys", "Key"))}))
+def list_keys():
+    with current_hub().uow(read_only=True) as uow:
+        return {"keys": [key_dict(k) for k in svc.list_keys(uow.session)]}
+
+
+@api.route(Route("delete", "/keys/{id}", "Revoke an API key (at once, for every process)", "keys",
+                 ("admin",), {200: Reply("The revoked key", ref("Key"))}, path_params=(KEY_ID,),
+                 errors=(404,)))
+def revoke_key(id: str):
+    with current_hub().uow() as uow:
+        key = svc.revoke_key(uow.session, id)
+        uow.commit()
+        return key_dict(key)
