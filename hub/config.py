@@ -31,6 +31,8 @@ class Settings:
     admin_api_key: str | None = field(default=None, repr=False)
     # Encrypts rotating connector credentials at rest (`make run` writes one into .env).
     secret_key: str | None = field(default=None, repr=False)
+    # When set, /metrics needs `Authorization: Bearer <it>` (Prometheus: authorization.credentials).
+    metrics_key: str | None = field(default=None, repr=False)
     notify_url: str | None = None
     max_request_bytes: int = ONE_MIB
     import_max_bytes: int = 50 * ONE_MIB

@@ -246,7 +246,7 @@ class Recipe:
             "source": self.source,
             "order": self.order,
             "file": self.file,
-            "content_hash": self.content_hash,
+            "contentHash": self.content_hash,
             "tests": len(self.tests),
         }
 
@@ -273,7 +273,7 @@ class PlannedUpdate(NamedTuple):
             "op": self.op,
             "value": jsonable(self.value),
             "source": self.source,
-            "occurred_at": self.occurred_at,
+            "occurredAt": self.occurred_at,
             "recipe": self.recipe,
             "step": self.step,
         }

@@ -131,6 +131,8 @@ def _syntax_problem(exc: yaml.YAMLError, file: str) -> Problem:
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if "'\\t'" in problem:  # PyYAML's words for a tab are no help to someone who pressed Tab
+        message = "YAML syntax error: a tab is used for indenting; YAML indents with spaces only"
     return Problem(file, line, message)
 
 

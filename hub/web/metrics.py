@@ -9,6 +9,7 @@ processes either way.
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from sqlalchemy import func, select
 from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
 from hub.db.models import inbox as inbox_status
 from hub.db.types import utcnow
+from hub.errors import AuthenticationRequired
 
 bp = Blueprint("metrics", __name__)
 
@@ -125,4 +127,12 @@ def count_webhook(connection: str, outcome: str) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
+    required = current_app.extensions["hub"].settings.metrics_key
+    if required and not _bearer_matches(request.headers.get("Authorization", ""), required):
+        raise AuthenticationRequired("/metrics needs Authorization: Bearer <HUB_METRICS_KEY>")
     return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
+
+
+def _bearer_matches(header: str, key: str) -> bool:
+    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
+    return hmac.compare_digest(given.encode(), key.encode())

@@ -33,3 +33,15 @@ def test_multiprocess_mode_sums_counters_without_duplicates(settings, tmp_path):
     out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert 'hub_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in out
+
+
+def test_metrics_require_the_metrics_key_when_one_is_set(hub):  # type: ignore[no-untyped-def]
+    from hub.app import create_app
+
+    keyed = create_app(hub=type(hub)(**{**hub.__dict__, "settings": hub.settings.with_overrides(
+        {"metrics_key": "scrape-me"})}))
+    client = keyed.test_client()
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    scraped = client.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
+    assert scraped.status_code == 200 and b"hub_runs" in scraped.data

@@ -168,7 +168,7 @@ def test_updates_carry_source_time_recipe_and_step(recipe, load, event):
     (update,) = evaluate(compiled, event(occurred_at="2026-05-01T10:00:00Z")).plan
     assert update.to_dict() == {
         "field": "workflow", "op": "set", "value": {"name": "Standard"},
-        "source": "smart_rule", "occurred_at": "2026-05-01T10:00:00Z",
+        "source": "smart_rule", "occurredAt": "2026-05-01T10:00:00Z",
         "recipe": "test-recipe", "step": "steps[0]",
     }
 

@@ -70,3 +70,12 @@ def test_byte_order_mark_and_crlf_are_fine():
 
 def test_empty_text_is_refused():
     assert "no YAML document" in _refusal("# only a comment\n")[0].message
+
+
+def test_a_tab_used_for_indenting_says_use_spaces():
+    from hub.recipes.yaml_loader import YamlRefused, parse_yaml
+
+    with pytest.raises(YamlRefused) as caught:
+        parse_yaml("name: x\nsteps:\n\t- stop: recipe\n", "tabbed.yaml")
+    [problem] = caught.value.problems
+    assert problem.line == 3 and "spaces" in problem.message and "\\t" not in problem.message
