@@ -74,6 +74,11 @@ def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack
     # Each part ran in a process of its own, forked from the prefork child that ran the task.
     done_lines = re.findall(r"import part (\d) done in process (\d+) \(forked from (\d+)\)",
                             worker.log_path.read_text(errors="replace"))
-    assert sorted(part for part, _, _ in done_lines) == ["0", "1"], worker.tail()
-    (_, first, parent), (_, second, same_parent) = done_lines
-    assert len({first, second, parent}) == 3 and parent == same_parent
+    # The sweeper may publish the import a second time as the worker starts: that run's parts
+    # also log, then it steps aside ("superseded"). Whichever ran them, one prefork child forked
+    # a process per part.
+    parts_by_parent: dict[str, dict[str, str]] = {}
+    for part, process, parent in done_lines:
+        parts_by_parent.setdefault(parent, {})[part] = process
+    assert any(set(parts) == {"0", "1"} and len({*parts.values(), parent}) == 3
+               for parent, parts in parts_by_parent.items()), worker.tail()
