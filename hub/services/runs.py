@@ -45,7 +45,7 @@ class RunFilter:
             since=parse_time(since, "since") if since else None,
             until=parse_time(until, "until") if until else None,
             event=int(values["event"]) if values.get("event") else None,
-            resolved=_resolved(values.get("resolved"), values.get("status")),
+            resolved=resolved_filter(values.get("resolved"), values.get("status")),
         )
 
     def apply(self, stmt: Select) -> Select:
@@ -67,7 +67,7 @@ class RunFilter:
         return stmt.where(and_(*c)) if c else stmt
 
 
-def _resolved(value: Any, status: str | None) -> bool | None:
+def resolved_filter(value: Any, status: str | None) -> bool | None:
     """Failed runs a replay resolved are left out of ``status=failed`` unless asked for."""
     if value is None:
         return False if status == FAILED else None

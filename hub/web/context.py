@@ -23,9 +23,14 @@ def principal() -> Principal:
     return g.principal
 
 
-def authenticate_request() -> None:
+def bearer_token() -> str | None:
+    """The key in ``Authorization: Bearer <key>``, None when there is none."""
     header = request.headers.get("Authorization", "")
-    raw = header[7:].strip() if header.lower().startswith("bearer ") else None
+    return header[7:].strip() if header.lower().startswith("bearer ") else None
+
+
+def authenticate_request() -> None:
+    raw = bearer_token()
     hub = current_hub()
     with hub.uow(read_only=True) as uow:  # every API request: never behind a writer on SQLite
         g.principal = authenticate(uow.session, raw, hub.settings.admin_api_key)

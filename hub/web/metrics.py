@@ -25,6 +25,7 @@ from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
 from hub.db.models import inbox as inbox_status
 from hub.db.types import utcnow
 from hub.errors import AuthenticationRequired
+from hub.web.context import bearer_token
 
 bp = Blueprint("metrics", __name__)
 
@@ -128,11 +129,7 @@ def count_webhook(connection: str, outcome: str) -> None:
 @bp.get("/metrics")
 def metrics() -> Response:
     required = current_app.extensions["hub"].settings.metrics_key
-    if required and not _bearer_matches(request.headers.get("Authorization", ""), required):
+    if required and not hmac.compare_digest((bearer_token() or "").encode(), required.encode()):
         raise AuthenticationRequired("/metrics needs Authorization: Bearer <HUB_METRICS_KEY>")
     return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)
 
-
-def _bearer_matches(header: str, key: str) -> bool:
-    given = header[7:].strip() if header.lower().startswith("bearer ") else ""
-    return hmac.compare_digest(given.encode(), key.encode())

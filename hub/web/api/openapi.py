@@ -77,7 +77,7 @@ def build_document() -> dict[str, Any]:
 
     paths: dict[str, dict[str, Any]] = {}
     for module in surfaces():
-        for route in getattr(module, "api", Api(bp)).routes:
+        for route in module.api.routes:
             paths.setdefault(route.path, {})[route.method] = _operation(route)
     return {
         "openapi": "3.1.0",

@@ -39,12 +39,12 @@ FILTER_ALIASES = {"errorClass": "error_class"}
 
 
 def run_filter(query: dict[str, Any]) -> svc.RunFilter:
-    values = {"status": query["status"], "connection": query["connection"], "recipe": query["recipe"],
-              "customer": query["customer"], "error_class": query["errorClass"],
-              "since": query["since"].isoformat() if query["since"] else None,
-              "until": query["until"].isoformat() if query["until"] else None,
-              "event": str(query["event"]) if query["event"] else None, "resolved": query["resolved"]}
-    return svc.RunFilter.from_mapping({k: v for k, v in values.items() if v is not None})
+    """The declared, already typed parameters; only "resolved" needs the service's default rule."""
+    return svc.RunFilter(
+        status=query["status"], connection=query["connection"], recipe=query["recipe"],
+        customer=query["customer"], error_class=query["errorClass"], since=query["since"],
+        until=query["until"], event=query["event"],
+        resolved=svc.resolved_filter(query["resolved"], query["status"]))
 
 
 @api.route(Route("get", "/runs", "List runs by filter, newest first, a page at a time", "runs", READERS,
