@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import current_app, g, request
 
+from connectors._limits import check_payload
 from hub.bootstrap import Hub
 from hub.errors import MalformedBody, PermissionDenied, ValidationFailed
 from hub.services.assignment import Cause
@@ -64,9 +65,12 @@ def json_body() -> Any:
     if not raw:
         raise MalformedBody("the request body is empty; send JSON")
     try:
-        return request.get_json(force=True, silent=False)
+        body = request.get_json(force=True, silent=False)
     except Exception as exc:  # werkzeug raises BadRequest with an HTML body; we answer JSON
         raise MalformedBody("the request body is not valid JSON") from exc
+    # The same bounds as vendor payloads: NUL (PostgreSQL refuses it), depth, 64-bit numbers.
+    check_payload(body, "the request body")
+    return body
 
 
 def request_cause(kind: str = "api_request") -> Cause:
