@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from celery import Celery, Task
 from flask import Flask
 
@@ -20,6 +22,7 @@ def make_celery(flask_app: Flask) -> Celery:
     celery = Celery(flask_app.name, task_cls=FlaskTask)
     celery.conf.update(celery_settings(hub.settings))
     celery.conf.beat_schedule = beat_schedule(hub.settings)
+    QuietTicks.install(celery.conf.beat_schedule)
     celery.set_default()
     flask_app.extensions["celery"] = celery
     celery.autodiscover_tasks(["worker"], related_name="tasks", force=True)
@@ -38,3 +41,48 @@ def beat_schedule(settings) -> dict:  # type: ignore[no-untyped-def]
                                 "schedule": float(settings.quickbooks_backfill_seconds)},
         "prune-inbox": {"task": "hub.prune_inbox", "schedule": 3600.0},
     }
+
+
+TICK_SECONDS = 60  # a periodic task due more often than this is a tick: its routine lines are noise
+
+
+class QuietTicks(logging.Filter):
+    """Celery's routine lines about frequent ticks at DEBUG instead of INFO.
+
+    Beat's "Sending due task", the worker's "received" and a "succeeded ...: 0" line for a task due
+    every 5 s were three INFO lines every 5 s that buried what ops look for. A tick that did
+    something (returned a count other than 0) and every failure keep their level.
+    """
+
+    LOGGERS = ("celery.beat", "celery.worker.strategy", "celery.app.trace")
+    IDLE_RESULTS = ("0", "None")
+
+    def __init__(self, names: set[str]) -> None:
+        super().__init__()
+        self.names = names  # entry names and task names
+
+    @classmethod
+    def install(cls, schedule: dict) -> QuietTicks:
+        ticks = {name: entry for name, entry in schedule.items()
+                 if float(entry["schedule"]) < TICK_SECONDS}
+        quiet = cls({*ticks, *(entry["task"] for entry in ticks.values())})
+        for name in cls.LOGGERS:
+            logger = logging.getLogger(name)
+            for old in [f for f in logger.filters if isinstance(f, QuietTicks)]:
+                logger.removeFilter(old)  # a second app in one process replaces, never stacks
+            logger.addFilter(quiet)
+        return quiet
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.INFO or not self._about_tick(record):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+    def _about_tick(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, dict):  # the worker's received / succeeded lines
+            if args.get("name") not in self.names:
+                return False
+            return "return_value" not in args or str(args["return_value"]) in self.IDLE_RESULTS
+        return isinstance(args, tuple) and any(a in self.names for a in args if isinstance(a, str))

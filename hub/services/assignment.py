@@ -104,12 +104,20 @@ class AssignmentService:
         customer = locked if locked is not None and locked.id == customer_id else self._lock(customer_id)
         workflows = self._resolve_workflows(writes)
         refs = {**self._resolve_users(writes, create_missing=source == Source.SALESFORCE), **workflows}
+        # One copy of the custom fields and of the owners, changed in place and written back once:
+        # a request naming N custom fields costs N, not N² (each write used to copy the whole dict).
         owners = read_ownership(customer.ownership)
+        custom = dict(customer.custom_fields or {})
         outcomes = [
-            self._write_one(customer, owners, refs, w, source, occurred_at, cause) for w in writes
+            self._write_one(customer, owners, custom, refs, w, source, occurred_at, cause)
+            for w in writes
         ]
+        if custom != (customer.custom_fields or {}):
+            customer.custom_fields = custom  # a new dict, so SQLAlchemy sees the JSON change
+        if any(taken for _, taken in outcomes):
+            customer.ownership = ownership_json(owners.values())
         self.session.flush()
-        return outcomes
+        return [outcome for outcome, _ in outcomes]
 
     def assign_many(
         self, requests: Sequence[AssignRequest], *, source: str, occurred_at: datetime
@@ -199,34 +207,26 @@ class AssignmentService:
         self,
         customer: Customer,
         owners: dict[str, FieldOwner],
+        custom: dict[str, Any],
         refs: dict[str, Any],
         write: FieldWrite,
         source: str,
         occurred_at: datetime,
         cause: Cause,
-    ) -> FieldOutcome:
+    ) -> tuple[FieldOutcome, bool]:
+        """Judge one write against ``owners`` and ``custom`` (the caller's working copies, changed in
+        place); returns its outcome and whether the source took the field."""
         owner = owners.get(write.field)
         ownership = Ownership(owner.source if owner else None, owner.changed_at if owner else None)
         outcome, takes_ownership = decide(
-            write, ownership, _current_value(customer, write.field), source, occurred_at
+            write, ownership, _current_value(customer, write.field, custom), source, occurred_at
         )
         if outcome.outcome == precedence.APPLIED:
-            _set_value(customer, write.field, outcome.new, refs)
+            _set_value(customer, custom, write.field, outcome.new, refs)
         if takes_ownership:
-            self._own(customer, owners, write.field, source, occurred_at)
+            owners[write.field] = FieldOwner(write.field, source, occurred_at)
         self._record(customer, outcome, source, occurred_at, cause)
-        return outcome
-
-    def _own(
-        self,
-        customer: Customer,
-        owners: dict[str, FieldOwner],
-        field: str,
-        source: str,
-        occurred_at: datetime,
-    ) -> None:
-        owners[field] = FieldOwner(field, source, occurred_at)
-        customer.ownership = ownership_json(owners.values())  # a new dict: SQLAlchemy sees it
+        return outcome, takes_ownership
 
     def _record(
         self,
@@ -307,12 +307,13 @@ def _emails_of(write: FieldWrite) -> list[str]:
     return [str(v).strip().lower() for v in (values or [])]
 
 
-def _current_value(customer: Customer, field: str) -> Any:
+def _current_value(customer: Customer, field: str, custom: dict[str, Any] | None = None) -> Any:
+    """``custom`` is the working copy of the custom fields when assign() holds one."""
     if field == WORKFLOW:
         return customer.workflow_id
     if field == ACCOUNT_MANAGERS:
         return sorted(u.email for u in customer.account_managers)
-    return (customer.custom_fields or {}).get(field[len(CUSTOM_PREFIX) :])
+    return (customer.custom_fields or {} if custom is None else custom).get(field[len(CUSTOM_PREFIX) :])
 
 
 def _target_value(old: Any, write: FieldWrite) -> Any:
@@ -326,20 +327,19 @@ def _target_value(old: Any, write: FieldWrite) -> Any:
     return sorted(set(emails))
 
 
-def _set_value(customer: Customer, field: str, value: Any, refs: dict[str, Any]) -> None:
-    """Write a value; ``refs`` maps emails to Users and dunningPlanIds to Workflows."""
+def _set_value(
+    customer: Customer, custom: dict[str, Any], field: str, value: Any, refs: dict[str, Any]
+) -> None:
+    """Write a value; ``refs`` maps emails to Users and dunningPlanIds to Workflows; a custom field
+    goes into ``custom``, the working copy assign() writes back once."""
     if field == WORKFLOW:
         customer.workflow = None if value is None else refs[value]
         customer.workflow_id = value  # a later write in the same call reads it before the flush
     elif field == ACCOUNT_MANAGERS:
         kept = {u.email: u for u in customer.account_managers}  # add/remove keep the others
         customer.account_managers = [refs.get(e) or kept[e] for e in value]
+    elif value is None:
+        custom.pop(field[len(CUSTOM_PREFIX) :], None)
     else:
-        fields = dict(customer.custom_fields or {})
-        key = field[len(CUSTOM_PREFIX) :]
-        if value is None:
-            fields.pop(key, None)
-        else:
-            fields[key] = value
-        customer.custom_fields = fields  # a new dict, so SQLAlchemy sees the JSON change
+        custom[field[len(CUSTOM_PREFIX) :]] = value
     customer.updated_at = utcnow()

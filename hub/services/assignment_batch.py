@@ -59,8 +59,10 @@ class CustomerState:
         return NO_OWNER if stored is None else _ownership(stored["source"], stored["changedAt"])
 
     def own(self, name: str, stored_owner: dict[str, str]) -> None:
-        self.ownership = {**self.ownership, name: stored_owner}
-        self.changed.add("ownership")
+        if "ownership" not in self.changed:  # copied once, as the custom fields
+            self.ownership = dict(self.ownership)
+            self.changed.add("ownership")
+        self.ownership[name] = stored_owner
 
     def value(self, name: str) -> Any:
         """The field's value as assignment._current_value() reads it from a Customer."""
@@ -79,14 +81,14 @@ class CustomerState:
             self.managers = {e: user_ids.get(e) or self.managers[e] for e in value}
             self.changed.add("managers")
         else:
-            fields = dict(self.custom_fields)
+            if "custom_fields" not in self.changed:  # copied once, then changed in place: N, not N²
+                self.custom_fields = dict(self.custom_fields)
+                self.changed.add("custom_fields")
             key = name[len(CUSTOM_PREFIX) :]
             if value is None:
-                fields.pop(key, None)
+                self.custom_fields.pop(key, None)
             else:
-                fields[key] = value
-            self.custom_fields = fields
-            self.changed.add("custom_fields")
+                self.custom_fields[key] = value
 
 
 def apply(
@@ -104,7 +106,7 @@ def apply(
         return []
     custom = any(w.field.startswith(CUSTOM_PREFIX) for r in requests for w in r.writes)
     states = load_states(session, sorted({r.customer_id for r in requests}), custom)
-    new_owner = owner_json(source, occurred_at)  # as assignment._own(): this batch's, always
+    new_owner = owner_json(source, occurred_at)  # as assign() records it: this batch's, always
     history: list[dict[str, Any]] = []
     results = []
     for request in requests:

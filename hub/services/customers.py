@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, BinaryIO, cast
+from typing import Any, BinaryIO
 
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -263,19 +262,11 @@ def filter_from_body(body: dict[str, Any]) -> CustomerFilter:
 EXPORT_COLUMNS = ("External Id", "Name", "Account manager email", "Workflow name")
 
 
-EXPORT_SPOOL_BYTES = 8 * 1024 * 1024  # kept in memory below this, a temporary file above
-
-
 def export_file(session: Session, flt: CustomerFilter) -> tuple[BinaryIO, int]:
     """export.csv, written whole (UTF-8 with a BOM, cells escaped as the API's), rewound; its size."""
-    from hub.imports.report import iter_csv
+    from hub.imports.report import iter_csv, spool
 
-    spooled = tempfile.SpooledTemporaryFile(max_size=EXPORT_SPOOL_BYTES)  # noqa: SIM115 (returned open)
-    for text in iter_csv(EXPORT_COLUMNS, export_rows(session, flt)):
-        spooled.write(text.encode("utf-8"))
-    size = spooled.tell()
-    spooled.seek(0)
-    return cast(BinaryIO, spooled), size
+    return spool(iter_csv(EXPORT_COLUMNS, export_rows(session, flt)))
 
 
 def export_rows(session: Session, flt: CustomerFilter, batch: int = 2000) -> Iterator[list[str]]:

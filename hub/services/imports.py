@@ -25,7 +25,7 @@ from hub.db.types import utcnow
 from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
 from hub.imports.columns import TARGETS
 from hub.imports.reader import open_csv
-from hub.imports.report import iter_error_report
+from hub.imports.report import iter_error_report, spool
 from hub.queue import PROCESS_IMPORT
 from hub.services.import_files import FileSink, TeeStream
 from hub.services.imports_run import process_import as process_import  # the worker's entry point
@@ -148,23 +148,21 @@ def list_imports(session: Session, offset: int, limit: int) -> tuple[int, list[C
     return total, list(rows)
 
 
-def iter_errors_csv(hub: Hub, import_id: int) -> Iterator[str]:
-    """errors.csv: the failed lines' original cells plus "Error", streamed in pages."""
-    with hub.uow() as uow:
-        headers = list(get_import(uow.session, import_id).headers)
-    return iter_error_report(headers, _failed_lines(hub, import_id))
+def errors_file(session: Session, import_id: int) -> tuple[BinaryIO, int]:
+    """errors.csv, written whole: the failed lines' original cells plus "Error", read in pages in
+    the caller's (read-only) transaction; the file, rewound, and its size."""
+    headers = list(get_import(session, import_id).headers)
+    return spool(iter_error_report(headers, _failed_lines(session, import_id)))
 
 
-def _failed_lines(hub: Hub, import_id: int, page: int = 1000) -> Iterator[tuple[dict, str]]:
+def _failed_lines(session: Session, import_id: int, page: int = 1000) -> Iterator[tuple[dict, str]]:
     after = 0
     while True:
-        with hub.uow() as uow:
-            rows = uow.session.execute(
-                select(ImportLineError.line_number, ImportLineError.raw, ImportLineError.error)
-                .where(ImportLineError.import_id == import_id,
-                       ImportLineError.line_number > after)
-                .order_by(ImportLineError.line_number).limit(page)
-            ).all()
+        rows = session.execute(
+            select(ImportLineError.line_number, ImportLineError.raw, ImportLineError.error)
+            .where(ImportLineError.import_id == import_id, ImportLineError.line_number > after)
+            .order_by(ImportLineError.line_number).limit(page)
+        ).all()
         yield from ((raw, error) for _, raw, error in rows)
         if len(rows) < page:
             return

@@ -221,5 +221,5 @@ def test_export_is_whole_with_its_length_or_a_clear_error(client, admin, seeded,
     with slots.held():  # the one export slot of this process (HUB_EXPORTS_AT_ONCE=1) is taken
         busy = client.get("/api/v1/customers/export.csv", headers=admin)
     assert busy.status_code == 429 and busy.json["error"]["code"] == "too_many_requests"
-    assert int(busy.headers["Retry-After"]) > 0
+    assert 2 <= int(busy.headers["Retry-After"]) <= 8  # spread, so a refused herd does not return at once
     assert client.get("/api/v1/customers/export.csv", headers=admin).status_code == 200  # slots free again

@@ -188,3 +188,29 @@ def test_errors_csv_keeps_the_original_cells_and_defuses_formulas(client, admin,
     assert rows == [["Workflow name", "Notes", "External Id", "Error"],
                     ["Standard", "'=HYPERLINK(\"http://evil.example\")", "'=1+2",
                      "The customer was not found"]]
+
+
+def test_errors_csv_is_whole_with_its_length_or_a_clear_error(client, admin, seeded, monkeypatch):  # type: ignore[no-untyped-def]
+    """Built before the answer starts: its Content-Length is met, and a database failure part-way
+    through the failed lines is an error answer, never a 200 cut off after the first rows."""
+    from sqlalchemy.exc import OperationalError
+
+    from hub.services import imports as imports_svc
+
+    r = post(client, admin, b"External Id,Workflow name\r\ncus_nobody,Standard\r\ncus_none,Standard\r\n")
+    assert process_import(seeded, r.json["id"]) == "error"
+    url = f"/api/v1/imports/{r.json['id']}/errors.csv"
+    whole = client.get(url, headers=admin)
+    assert whole.status_code == 200 and whole.content_length == len(whole.data)
+    assert whole.data.decode("utf-8-sig").count("\r\n") == 3
+
+    real = imports_svc._failed_lines
+
+    def fails_after_one_line(session, import_id):  # type: ignore[no-untyped-def]
+        lines = real(session, import_id)
+        yield next(lines)
+        raise OperationalError("SELECT ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(imports_svc, "_failed_lines", fails_after_one_line)
+    broken = client.get(url, headers=admin)
+    assert broken.status_code == 503 and broken.json["error"]["code"]

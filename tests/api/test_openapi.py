@@ -29,3 +29,16 @@ def test_openapi_is_public_and_request_schemas_are_inlined(client):  # type: ign
     doc = client.get("/api/v1/openapi.json").json
     put = doc["paths"]["/customers/{id}"]["put"]
     assert "dunningPlanId" in put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+
+
+def test_links_lead_to_operations_that_take_those_parameters(client):  # type: ignore[no-untyped-def]
+    doc = client.get("/api/v1/openapi.json").json
+    operations = {op["operationId"]: op for ops in doc["paths"].values() for op in ops.values()}
+    links = [(op["operationId"], link) for op in operations.values()
+             for answer in op["responses"].values() for link in answer.get("links", {}).values()]
+    assert len(links) >= 8
+    for source, link in links:
+        target = operations[link["operationId"]]  # a KeyError names a link to nothing
+        taken = {p["name"] for p in target.get("parameters", []) if p["in"] == "path"}
+        assert set(link["parameters"]) <= taken, (source, link)
+        assert all(v.startswith("$response.body#/") for v in link["parameters"].values())

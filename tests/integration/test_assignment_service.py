@@ -142,3 +142,29 @@ def test_unknown_customer_and_bad_source_are_refused(hub, setup):  # type: ignor
         assign(hub, "missing", [FieldWrite("workflow", "wf_a")], "api", T0)
     with pytest.raises(ValidationFailed, match="unknown source"):
         assign(hub, setup, [FieldWrite("workflow", "wf_a")], "robot", T0)
+
+
+def test_many_custom_fields_are_applied_in_one_pass(hub, setup):  # type: ignore[no-untyped-def]
+    """100 custom fields (the API's limit) and a removal in one request: every one judged and
+    recorded, the JSON column and the owners each written once, not once per field (which copied
+    the whole dict every time: N² for N fields)."""
+    from sqlalchemy import event
+
+    cid = setup
+    assign(hub, cid, [FieldWrite("custom_fields.old", "x")], "api", T0)
+    sets: list[str] = []
+    listeners = [(Customer.custom_fields, lambda *a: sets.append("custom_fields")),
+                 (Customer.ownership, lambda *a: sets.append("ownership"))]
+    for attribute, listener in listeners:
+        event.listen(attribute, "set", listener)
+    try:
+        writes = [FieldWrite(f"custom_fields.k{n}", f"v{n}") for n in range(99)]
+        out = assign(hub, cid, [*writes, FieldWrite("custom_fields.old", None)], "api", T0 + timedelta(hours=1))
+    finally:
+        for attribute, listener in listeners:
+            event.remove(attribute, "set", listener)
+    assert sorted(sets) == ["custom_fields", "ownership"]
+    assert all(o.outcome == "applied" for o in out.values()) and len(out) == 100
+    _, _, fields, owners = state(hub, cid)
+    assert fields == {f"k{n}": f"v{n}" for n in range(99)}
+    assert {f for f in owners if f.startswith("custom_fields.k")} == {f"custom_fields.k{n}" for n in range(99)}

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint
 from sqlalchemy import select
-from werkzeug.wsgi import wrap_file
 
 from hub.db.models import AssignmentHistory
 from hub.services import customers as svc
@@ -13,11 +12,13 @@ from hub.services.representation import customer_dict, history_dict
 from hub.web.api.declare import Api, Param, Reply, Route, paging
 from hub.web.api.shapes import OBJECT, page, ref
 from hub.web.context import current_hub, principal, request_cause, visible_user_id
+from hub.web.downloads import csv_download
 
 bp = Blueprint("customers", __name__)
 api = Api(bp)
 WRITERS = ("admin", "integration")
 READERS = ("admin", "integration", "account_manager")
+CREATED_ID = {"id": "$response.body#/customer/id"}  # links from a created customer
 CUSTOMER_REF = Param("id", description="The hub id, or external:{externalId}", max_length=300,
                      slashes=True)
 FILTERS = (
@@ -61,15 +62,7 @@ def list_customers(query: dict):
                  query=FILTERS, errors=(429,)))
 def export_csv(query: dict):
     flt = filter_from_args(query)
-    with current_app.extensions["export_slots"].held(), current_hub().uow(read_only=True) as uow:
-        # Written out whole before the answer starts: a database error is then a 503, never a
-        # truncated 200, the Content-Length tells any client whether it got everything, and no
-        # transaction stays open while a slow client downloads.
-        spooled, size = svc.export_file(uow.session, flt)
-    response = Response(wrap_file(request.environ, spooled), mimetype="text/csv", direct_passthrough=True,
-                        headers={"Content-Disposition": "attachment; filename=customers.csv"})
-    response.content_length = size
-    return response
+    return csv_download(lambda session: svc.export_file(session, flt), "customers.csv")
 
 
 @api.route(Route("get", "/customers/{id}", "Get a customer by hub id or external:{externalId}", "customers",
@@ -92,7 +85,9 @@ def put_customer(id: str, body: dict):
 
 
 @api.route(Route("post", "/customers", "Create or update a customer by externalId (upsert)", "customers",
-                 WRITERS, {200: WRITTEN, 201: Reply("Created", ref("CustomerWritten"))},
+                 WRITERS, {200: WRITTEN, 201: Reply("Created", ref("CustomerWritten"), links={
+                     "GetCustomer": ("get_customers_id", CREATED_ID),
+                     "CustomerHistory": ("get_customers_id_history", CREATED_ID)})},
                  body="api/customer_upsert.schema.json"))
 def upsert_customer(body: dict):
     write = svc.CustomerWrite.from_payload(body)

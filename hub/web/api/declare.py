@@ -130,11 +130,20 @@ def paging(default_limit: int = 50, max_limit: int = 500) -> tuple[Param, Param]
 
 @dataclass(frozen=True)
 class Reply:
-    """One documented response: its schema (JSON), or another content type (text/csv)."""
+    """One documented response: its schema (JSON), or another content type (text/csv).
+
+    ``links`` name the operations this answer leads to (OpenAPI links), each as
+    ``{name: (operationId, {parameter: runtime expression})}``: a created import leads to its
+    progress, a queued replay job to its cancel. Clients and schemathesis' stateful tests follow
+    them with the real ids."""
 
     description: str
     schema: Mapping[str, Any] | None = None
     content_type: str = "application/json"
+    links: Mapping[str, tuple[str, Mapping[str, str]]] = field(default_factory=dict)
+
+
+BY_ID = {"id": "$response.body#/id"}  # a link's parameters: the answer's own id
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from hub.services import directory as svc
 from hub.services.representation import user_dict, workflow_dict
-from hub.web.api.declare import Api, Param, Reply, Route
+from hub.web.api.declare import BY_ID, Api, Param, Reply, Route
 from hub.web.api.shapes import array_of, ref
 from hub.web.context import current_hub
 
@@ -32,8 +32,8 @@ def get_workflow(id: str):
 
 
 @api.route(Route("post", "/workflows", "Create a workflow (names are unique)", "workflows", ("admin",),
-                 {201: Reply("Created", ref("Workflow"))}, body="api/workflow_create.schema.json",
-                 errors=(409,)))
+                 {201: Reply("Created", ref("Workflow"), links={"GetWorkflow": ("get_workflows_id", BY_ID)})},
+                 body="api/workflow_create.schema.json", errors=(409,)))
 def create_workflow(body: dict):
     with current_hub().uow() as uow:
         workflow = svc.create_workflow(uow.session, body)

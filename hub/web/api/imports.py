@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request, stream_with_context
+from flask import Blueprint, request
 
 from hub.errors import MalformedBody
 from hub.services import imports as svc
-from hub.web.api.declare import Api, Param, Reply, Route, paging
+from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
 from hub.web.context import current_hub, principal
+from hub.web.downloads import csv_download
 
 bp = Blueprint("imports", __name__)
 api = Api(bp)
@@ -24,7 +25,10 @@ MULTIPART_SLACK_BYTES = 64 * 1024
 
 @api.route(Route("post", "/imports", "Upload a CSV (multipart: file, optional mapping JSON target → column); "
                  "answers 202 with the queued import", "imports", ("admin",),
-                 {202: Reply("Queued", ref("Import"))}, errors=(413, 415, 422), form=UPLOAD_FORM))
+                 {202: Reply("Queued", ref("Import"), links={
+                     "GetImport": ("get_imports_id", BY_ID),
+                     "GetImportErrors": ("get_imports_id_errors.csv", BY_ID)})},
+                 errors=(413, 415, 422), form=UPLOAD_FORM))
 def upload():
     hub = current_hub()
     # Before request.files is touched: this endpoint takes files larger than the API's body limit.
@@ -56,8 +60,6 @@ def get_import(id: int):
 
 @api.route(Route("get", "/imports/{id}/errors.csv", "The failed lines with their original columns and an "
                  "Error column, ready to fix and import again", "imports", ("admin",),
-                 {200: Reply("CSV", content_type="text/csv")}, path_params=(IMPORT_ID,), errors=(404,)))
+                 {200: Reply("CSV", content_type="text/csv")}, path_params=(IMPORT_ID,), errors=(404, 429)))
 def errors_csv(id: int):
-    rows = svc.iter_errors_csv(current_hub(), id)  # 404 here, before streaming starts
-    return Response(stream_with_context(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f"attachment; filename=import-{id}-errors.csv"})
+    return csv_download(lambda session: svc.errors_file(session, id), f"import-{id}-errors.csv")

@@ -6,7 +6,7 @@ from flask import Blueprint
 
 from hub.services import keys as svc
 from hub.services.representation import key_dict
-from hub.web.api.declare import Api, Param, Reply, Route
+from hub.web.api.declare import BY_ID, Api, Param, Reply, Route
 from hub.web.api.shapes import array_of, ref
 from hub.web.context import current_hub
 
@@ -16,7 +16,8 @@ KEY_ID = Param("id", description="The key's id, or the prefix shown when it was 
 
 
 @api.route(Route("post", "/keys", "Create an API key; the answer is the only time the key is shown",
-                 "keys", ("admin",), {201: Reply("The key, with its secret once", ref("NewKey"))},
+                 "keys", ("admin",), {201: Reply("The key, with its secret once", ref("NewKey"),
+                                                 links={"RevokeKey": ("delete_keys_id", BY_ID)})},
                  body="api/key_create.schema.json"))
 def create_key(body: dict):
     with current_hub().uow() as uow:

@@ -58,10 +58,15 @@ def _operation(route: Route) -> dict[str, Any]:
 
 def _reply(reply: Reply) -> dict[str, Any]:
     if reply.content_type != "application/json":
-        return {"description": reply.description,
-                "content": {reply.content_type: {"schema": {"type": "string"}}}}
-    return {"description": reply.description,
-            "content": {"application/json": {"schema": dict(reply.schema or {"type": "object"})}}}
+        answer = {"description": reply.description,
+                  "content": {reply.content_type: {"schema": {"type": "string"}}}}
+    else:
+        answer = {"description": reply.description,
+                  "content": {"application/json": {"schema": dict(reply.schema or {"type": "object"})}}}
+    if reply.links:
+        answer["links"] = {name: {"operationId": operation, "parameters": dict(parameters)}
+                           for name, (operation, parameters) in reply.links.items()}
+    return answer
 
 
 @cache

@@ -11,7 +11,7 @@ from hub.db.models import runs as run_model
 from hub.errors import NotFound
 from hub.services import replay as replay_svc
 from hub.services import runs as svc
-from hub.web.api.declare import Api, Param, Reply, Route, paging
+from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
 from hub.web.context import current_hub, principal
 
@@ -73,8 +73,10 @@ def replay_run(id: int, body: dict):
 
 
 @api.route(Route("post", "/runs/replay", "Bulk replay by filter as a background job", "runs", ("admin",),
-                 {202: Reply("The queued job", ref("ReplayJob"))}, body="api/bulk_replay.schema.json",
-                 body_aliases={"rate_per_second": "ratePerSecond"}))
+                 {202: Reply("The queued job", ref("ReplayJob"), links={
+                     "GetReplayJob": ("get_runs_replay_id", BY_ID),
+                     "CancelReplayJob": ("post_runs_replay_id_cancel", BY_ID)})},
+                 body="api/bulk_replay.schema.json", body_aliases={"rate_per_second": "ratePerSecond"}))
 def bulk_replay(body: dict):
     flt = {FILTER_ALIASES.get(k, k): v for k, v in body["filter"].items()}
     job = replay_svc.start_replay_job(current_hub(), flt, body.get("version", "current"),
