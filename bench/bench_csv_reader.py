@@ -61,7 +61,7 @@ def generate(lines: int, encoding: str) -> Iterator[bytes]:
 
 def read_all(lines: int, encoding: str) -> tuple[int, int, float]:
     """Read a generated upload to the end: (import lines, bytes read, seconds)."""
-    from hub.imports.reader import chunks, open_csv
+    from hub.csvfile.reader import chunks, open_csv
 
     started = time.perf_counter()
     reader = open_csv(GeneratedUpload(generate(lines, encoding)), max_bytes=None)

@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> None:
     from hub.bootstrap import build_hub
     from hub.config import load_settings
     from hub.db import migrate
-    from hub.services.imports import create_import, process_import
+    from hub.services.imports.upload import create_import, process_import
 
     url = create_database(args.server)
     try:
@@ -205,7 +205,7 @@ def measure(hub: Any, path: Path, size: int, bad: int, args: argparse.Namespace,
         status = process_import(hub, row.id, chunk_lines=args.chunk)
     seconds = time.perf_counter() - started
     with hub.uow() as uow:
-        from hub.services.imports import get_import
+        from hub.services.imports.upload import get_import
 
         done = get_import(uow.session, row.id)
         counts = (done.updated, done.unchanged, done.failed, done.processed_lines)
@@ -231,7 +231,7 @@ def per_line(hub: Any, lines: int) -> None:
     from sqlalchemy import text
 
     from hub.db.types import utcnow
-    from hub.services.assignment import AssignmentService, Cause, FieldWrite
+    from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
 
     with hub.db.engine.connect() as conn:  # customers the import did not touch: its bad lines
         ids = list(conn.execute(text("SELECT id FROM customers WHERE workflow_id IS NULL LIMIT :n"),

@@ -8,7 +8,7 @@ from typing import Any
 from hub.config import Settings
 from hub.db.engine import Database
 from hub.queue import TaskQueue
-from hub.services.connections import Connections
+from hub.services.directory.connections import Connections
 from hub.services.uow import UnitOfWork
 
 
@@ -28,8 +28,8 @@ class Hub:
 
 
 def build_hub(settings: Settings, queue: Any | None = None) -> Hub:
-    from hub.services.credentials import DatabaseCredentials
-    from hub.services.recipe_store import RecipeStore
+    from hub.services.directory.credentials import DatabaseCredentials
+    from hub.services.recipes.store import RecipeStore
 
     db = Database(settings.database_url)
     hub = Hub(

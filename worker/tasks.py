@@ -8,7 +8,10 @@ from celery import shared_task
 from flask import current_app
 
 from hub.errors import ServiceUnavailable
-from hub.services import imports, inbox, maintenance, polling, processing, replay, retries
+from hub.services.imports import upload as imports
+from hub.services.ingest import inbox, polling, retention
+from hub.services.processing import process as processing
+from hub.services.processing import replay, retries
 
 
 def _hub():  # type: ignore[no-untyped-def]
@@ -47,7 +50,7 @@ def enqueue_due_retries() -> int:
 
 @shared_task(name="hub.prune_inbox", acks_late=True)
 def prune_inbox() -> int:
-    return maintenance.prune_inbox(_hub())
+    return retention.prune_inbox(_hub())
 
 
 @shared_task(name="hub.ping", acks_late=True)

@@ -11,10 +11,10 @@ from flask.cli import with_appcontext
 
 from hub.bootstrap import Hub
 from hub.cli import cli_message, hub_of_app
+from hub.csvfile.columns import TARGETS
 from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED
 from hub.errors import HubError
-from hub.imports.columns import TARGETS
-from hub.services import imports as svc
+from hub.services.imports import upload as svc
 
 POLL_SECONDS = 0.5
 QUEUED_HINT_SECONDS = 10

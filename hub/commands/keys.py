@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
-from hub.services.keys import ROLES, create_key, list_keys, revoke_key
+from hub.services.directory.keys import ROLES, create_key, list_keys, revoke_key
 from hub.services.representation import iso
 
 

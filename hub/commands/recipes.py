@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 from hub.cli import hub_of_app
 from hub.errors import HubError
 from hub.recipes import LoadOptions, check_recipe_dir, check_recipe_file, evaluate, run_all_tests
-from hub.services.recipe_store import database_catalog
+from hub.services.recipes.store import database_catalog
 
 
 @click.group(cls=AppGroup)

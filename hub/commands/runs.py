@@ -9,8 +9,8 @@ from flask.cli import AppGroup
 
 from hub.cli import hub_of_app
 from hub.errors import NotFound
-from hub.services import runs as svc
-from hub.services.replay import replay_run
+from hub.services.processing.replay import replay_run
+from hub.services.queries import runs as svc
 
 
 @click.group(cls=AppGroup)

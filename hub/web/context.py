@@ -12,8 +12,8 @@ from flask import current_app, g, request
 from connectors._limits import check_payload
 from hub.bootstrap import Hub
 from hub.errors import MalformedBody, PermissionDenied, ValidationFailed
-from hub.services.assignment import Cause
-from hub.services.keys import Principal, authenticate
+from hub.services.assignment.service import Cause
+from hub.services.directory.keys import Principal, authenticate
 
 
 def current_hub() -> Hub:

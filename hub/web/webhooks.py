@@ -6,7 +6,7 @@ from flask import Blueprint, Response, request
 
 from connectors.base import WebhookRequest
 from hub.db.types import utcnow
-from hub.services.inbox import ingest
+from hub.services.ingest.inbox import ingest
 from hub.web.context import current_hub
 from hub.web.metrics import count_webhook
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from hub.app import create_app
 from hub.db.models import InboxEvent
-from hub.services.processing import process_event
+from hub.services.processing.process import process_event
 
 ROOT = Path(__file__).resolve().parents[2]
 HUB = Path(sys.executable).with_name("hub")

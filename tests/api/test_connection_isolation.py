@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from hub.db.models import Customer, InboxEvent
 from hub.services.demo import load_demo
-from hub.services.keys import create_key
-from hub.services.processing import process_event
+from hub.services.directory.keys import create_key
+from hub.services.processing.process import process_event
 
 ROOT = Path(__file__).resolve().parents[2]
 STRIPE_SECRET = "whsec_isolation_test_secret"
@@ -112,7 +112,7 @@ def test_connections_api_is_for_admins_only(client, hub):  # type: ignore[no-unt
 
 
 def test_stored_events_of_a_broken_connection_fail_as_config_to_be_replayed(hub, settings):  # type: ignore[no-untyped-def]
-    from hub.services.inbox import store_polled
+    from hub.services.ingest.inbox import store_polled
 
     working = settings.with_overrides({"env": {**ENV, "HUB_SALESFORCE_ORGANIZATION_ID": "00D5e000000AbCdEAK",
                                                "HUB_SALESFORCE_INSTANCE_URL": "https://acme.example"}})

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db.models import CsvImport, ImportFileChunk
-from hub.services.imports import process_import
-from hub.services.keys import create_key
+from hub.services.imports.upload import process_import
+from hub.services.directory.keys import create_key
 from tests.factories import make_customer, make_user, make_workflow
 
 GOOD = b"External Id,Account manager email,Workflow name\r\ncus_1,ann@example.com,Standard\r\n"
@@ -195,7 +195,7 @@ def test_errors_csv_is_whole_with_its_length_or_a_clear_error(client, admin, see
     through the failed lines is an error answer, never a 200 cut off after the first rows."""
     from sqlalchemy.exc import OperationalError
 
-    from hub.services import imports as imports_svc
+    from hub.services.imports import upload as imports_svc
 
     r = post(client, admin, b"External Id,Workflow name\r\ncus_nobody,Standard\r\ncus_none,Standard\r\n")
     assert process_import(seeded, r.json["id"]) == "error"

@@ -161,7 +161,7 @@ def test_broker_down_still_acknowledges_and_keeps_the_event(client, hub, queue):
         assert event.status == "received" and event.enqueued_at is None
     from datetime import timedelta
 
-    from hub.services.inbox import enqueue_stragglers
+    from hub.services.ingest.inbox import enqueue_stragglers
 
     queue.up = True
     assert enqueue_stragglers(hub, older_than=timedelta(0)) == 1

@@ -22,7 +22,7 @@ from hub.app import create_app
 from hub.bootstrap import build_hub
 from hub.db.models import ConnectorCredential, Customer, InboxEvent, WebhookDelivery
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
+from hub.services.processing.process import process_event
 from tests.conftest import RecordingQueue
 from tests.integration import standins
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.db.models import AssignmentHistory, Customer, User
 from hub.errors import NotFound, ValidationFailed
-from hub.services.assignment import AssignmentService, Cause, FieldWrite
+from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
 from tests.factories import make_customer, make_user, make_workflow
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from connectors.base import CredentialStore, MemoryCredentials
 from hub.db.models import ConnectorCredential
 from hub.errors import ConfigError
-from hub.services.credentials import CredentialCipher, DatabaseCredentials, SecretKeyMissing
+from hub.services.directory.credentials import CredentialCipher, DatabaseCredentials, SecretKeyMissing
 
 SECRET = "some-secret"
 CONN = "quickbooks-main"

@@ -18,10 +18,10 @@ from sqlalchemy import func, select, update
 
 from hub.db.models import AssignmentHistory, CsvImport, ImportFileChunk
 from hub.db.types import utcnow
-from hub.imports.reader import ImportLine
-from hub.services import imports_run
-from hub.services.imports import enqueue_stalled_imports, process_import
-from hub.services.imports_parts import part_of
+from hub.csvfile.reader import ImportLine
+from hub.services.imports import run as imports_run
+from hub.services.imports.upload import enqueue_stalled_imports, process_import
+from hub.services.imports.parts import part_of
 from tests.factories import make_customer, make_user, make_workflow
 
 NOTIFY_URL = "https://hooks.example.com/services/T000/B000"
@@ -431,7 +431,7 @@ def test_a_notification_that_fails_is_logged_and_the_import_still_succeeds(  # t
     seeded.settings = seeded.settings.with_overrides({"notify_url": NOTIFY_URL})
     responses.post(NOTIFY_URL, **failure)
     body = csv_bytes([HEADER, ["cus_1", "ann@example.com", ""]])
-    with caplog.at_level(logging.INFO, logger="hub.services.imports_run"):
+    with caplog.at_level(logging.INFO, logger="hub.services.imports.run"):
         result = run_import(client, admin, seeded, body)
     assert result["status"] == "success"
     assert "could not notify about import" in caplog.text

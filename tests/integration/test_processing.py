@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 
 from hub.db.models import AssignmentHistory, Customer, RecipeRun
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
-from hub.services.replay import replay_run
+from hub.services.processing.process import process_event
+from hub.services.processing.replay import replay_run
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_processing_test"
@@ -172,7 +172,7 @@ def test_unknown_workflow_fails_as_config_then_replay_succeeds(client, demo, adm
 
 
 def test_bulk_replay_job_runs_with_progress(client, demo, admin):  # type: ignore[no-untyped-def]
-    from hub.services.replay import run_replay_job
+    from hub.services.processing.replay import run_replay_job
 
     for n in range(3):
         process_event(demo, post(client, pm_event(f"evt_b{n}", f"cus_b{n}", "card", 1795340000)))

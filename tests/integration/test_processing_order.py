@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from hub.db.models import Customer
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
+from hub.services.processing.process import process_event
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_order"

@@ -20,7 +20,7 @@ from hub.app import create_app
 from hub.bootstrap import build_hub
 from hub.db.models import Customer, RecipeRun, RecipeVersion
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
+from hub.services.processing.process import process_event
 
 SECRET = "whsec_recipes_kept_test"
 TRIGGER = "trigger:\n  connector: stripe\n  events: [customer.created]\n"
@@ -119,7 +119,7 @@ def test_a_stored_recipe_that_no_longer_loads_is_dropped_the_others_run(client, 
                             .values(content=TAG + "retired_option: 1\n"))
         uow.commit()
     worker = fresh()
-    with caplog.at_level(logging.ERROR, logger="hub.services.recipe_store"):
+    with caplog.at_level(logging.ERROR, logger="hub.services.recipes.store"):
         loaded = worker.recipes.current()
     assert [r.name for r in loaded.recipes] == ["card"] and loaded.versions == {"card": 1}
     assert any("stored recipe tag v1 no longer loads" in m for m in caplog.messages)

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from hub.db.models import RecipeRun, Workflow
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
-from hub.services.replay import replay_run, run_replay_job
+from hub.services.processing.process import process_event
+from hub.services.processing.replay import replay_run, run_replay_job
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_resolution_test"

@@ -9,8 +9,9 @@ from sqlalchemy import func, select
 from connectors.base import Connection, Notification
 from hub.db.models import InboxEvent, PollCursor, RecipeRun
 from hub.db.types import utcnow
-from hub.services import maintenance, polling, retries
-from hub.services.connections import Connections
+from hub.services.ingest import polling, retention
+from hub.services.processing import retries
+from hub.services.directory.connections import Connections
 
 T0 = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 
@@ -107,7 +108,7 @@ def test_prune_keeps_recent_and_unprocessed_events(hub):  # type: ignore[no-unty
                                        event_type="x", status=status, received_at=at, payload={}))
         uow.commit()
     hub.settings = hub.settings.with_overrides({"inbox_retention_days": 1})  # floor is 4 days
-    assert maintenance.prune_inbox(hub) == 2
+    assert retention.prune_inbox(hub) == 2
     with hub.uow() as uow:
         left = sorted(uow.session.scalars(select(InboxEvent.vendor_event_id)))
     assert left == ["new-done", "old-failed"]

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from hub.db.models import AssignmentHistory, Customer, RecipeRun
 from hub.services.demo import load_demo
-from hub.services.processing import process_event
+from hub.services.processing.process import process_event
 
 SECRET = "whsec_stop_all_test"
 TRIGGER = "trigger:\n  connector: stripe\n  events: [customer.created]\n"

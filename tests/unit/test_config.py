@@ -36,7 +36,7 @@ def test_secrets_are_not_in_repr():
 
 
 def test_connections_file_placeholders_see_the_whole_environment(tmp_path):
-    from hub.services.connections import Connections
+    from hub.services.directory.connections import Connections
 
     path = tmp_path / "connections.yaml"
     path.write_text("connections:\n  stripe-eu:\n    connector: stripe\n"

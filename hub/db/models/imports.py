@@ -13,7 +13,7 @@ from hub.db.models.inbox import BigId
 from hub.db.types import JSONType, UTCDateTime, utcnow
 
 # Import statuses: queued → running → success | error (at least one line failed); failed when
-# the file could not be processed to the end (see hub.services.imports).
+# the file could not be processed to the end (see hub.services.imports.upload).
 IMPORT_QUEUED, IMPORT_RUNNING, IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED = (
     "queued", "running", "success", "error", "failed")
 IMPORT_FINISHED = (IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED)
@@ -35,7 +35,7 @@ class CsvImport(Base):
     bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
     total_lines: Mapped[int] = mapped_column(Integer, default=0)
     processed_lines: Mapped[int] = mapped_column(Integer, default=0)
-    # Lines are split into parts by customer (hub.services.imports_run); per part, the physical
+    # Lines are split into parts by customer (hub.services.imports.run); per part, the physical
     # line number of its last committed line: a resumed import skips each part up to there.
     # Fixed (with the number of parts) when the import is first claimed.
     last_lines: Mapped[list[int]] = mapped_column(JSONType, default=list)

@@ -65,7 +65,7 @@ class RecipeRun(Base):
     trace: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     updates: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     replay_of_id: Mapped[int | None] = mapped_column(ForeignKey("recipe_runs.id", ondelete="SET NULL"))
-    # On a failed run: the replay that then ran through (hub.services.replay). Only that service
+    # On a failed run: the replay that then ran through (hub.services.processing.replay). Only that service
     # writes it; the run log leaves resolved failures out of ``status=failed`` by default.
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("recipe_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

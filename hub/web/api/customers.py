@@ -6,8 +6,8 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from hub.db.models import AssignmentHistory
-from hub.services import customers as svc
-from hub.services.assignment import AssignmentService
+from hub.services.assignment.service import AssignmentService
+from hub.services.directory import customers as svc
 from hub.services.representation import customer_dict, history_dict
 from hub.web.api.declare import Api, Param, Reply, Route, paging
 from hub.web.api.shapes import OBJECT, page, ref

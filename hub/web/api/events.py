@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint
 
 from hub.db.models.inbox import INBOX_STATUSES
-from hub.services import events as svc
+from hub.services.queries import events as svc
 from hub.web.api.declare import Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
 from hub.web.context import current_hub

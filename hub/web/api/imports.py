@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from hub.errors import MalformedBody
-from hub.services import imports as svc
+from hub.services.imports import upload as svc
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
 from hub.web.context import current_hub, principal

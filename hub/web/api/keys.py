@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.services import keys as svc
+from hub.services.directory import keys as svc
 from hub.services.representation import key_dict
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route
 from hub.web.api.shapes import array_of, ref

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.services import recipe_tests as svc
+from hub.services.recipes import dry_runs as svc
 from hub.web.api.declare import Api, Param, Reply, Route
 from hub.web.api.shapes import ref
 from hub.web.context import current_hub

@@ -9,8 +9,8 @@ from flask import Blueprint
 from hub.db.models import ReplayJob
 from hub.db.models import runs as run_model
 from hub.errors import NotFound
-from hub.services import replay as replay_svc
-from hub.services import runs as svc
+from hub.services.processing import replay as replay_svc
+from hub.services.queries import runs as svc
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
 from hub.web.context import current_hub, principal

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pytest
 
-from hub.imports.reader import CsvImportReader, open_csv
+from hub.csvfile.reader import CsvImportReader, open_csv
 
 
 class GeneratedUpload(io.RawIOBase):

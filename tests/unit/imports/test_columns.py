@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import ValidationFailed
-from hub.imports.columns import (
+from hub.csvfile.columns import (
     normalise_spaces,
     parse_emails,
     resolve_columns,

@@ -8,8 +8,8 @@ import io
 import pytest
 
 from hub.errors import MalformedBody, PayloadTooLarge
-from hub.imports.decoding import SAMPLE_SIZE, detect_encoding
-from hub.imports.reader import open_csv
+from hub.csvfile.decoding import SAMPLE_SIZE, detect_encoding
+from hub.csvfile.reader import open_csv
 
 TEXT = "External Id,Account manager email,Workflow name\r\nC-é1,zoé@example.com,Prélèvement €\r\n"
 

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.imports.reader import ImportLine
-from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks, part_of
+from hub.csvfile.reader import ImportLine
+from hub.services.imports.parts import apply_in_processes, can_fork, part_chunks, part_of
 
 WAIT = 10  # seconds; only a safety net so a broken implementation fails instead of hanging
 
@@ -618,12 +618,12 @@ def test_of_two_errors_the_first_parts_is_raised_and_the_other_logged(trail, cap
         trail.record(part, "done" if trail.wait_for("failed-1") else "part 1 never failed")
         return True
 
-    with caplog.at_level(logging.ERROR, logger="hub.services.imports_parts"):
+    with caplog.at_level(logging.ERROR, logger="hub.services.imports.parts"):
         with pytest.raises(PartFailed) as raised:
             apply_in_processes(work, 3, nothing)
 
     assert raised.value.args == ("part 1 broke",)
-    logged = [r.getMessage() for r in caplog.records if r.name == "hub.services.imports_parts"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "hub.services.imports.parts"]
     assert len(logged) == 1, logged
     assert "part 2 broke" in logged[0]
     assert trail.lines(0) == ["done"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.errors import MalformedBody, ValidationFailed
-from hub.imports.reader import chunks, sniff_delimiter
+from hub.csvfile.reader import chunks, sniff_delimiter
 
 HEADER = ["External Id", "Account manager email", "Workflow name"]
 
@@ -263,7 +263,7 @@ def test_where_external_id_yields_exactly_the_accepted_lines_as_they_would_be(re
 
 
 def test_where_external_id_does_not_build_the_lines_it_skips(read_csv, monkeypatch):
-    from hub.imports import reader as reader_module
+    from hub.csvfile import reader as reader_module
 
     built = []
     real = reader_module.ImportLine

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from hub.imports.reader import open_csv
-from hub.imports.report import (
+from hub.csvfile.reader import open_csv
+from hub.csvfile.report import (
     EXPORT_HEADERS,
     escape_cell,
     format_emails,

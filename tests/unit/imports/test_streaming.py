@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from hub.imports.reader import chunks, open_csv
+from hub.csvfile.reader import chunks, open_csv
 
 LINES = 200_000
 PEAK_LIMIT = 20 * 1024 * 1024

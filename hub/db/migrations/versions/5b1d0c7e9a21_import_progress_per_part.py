@@ -1,7 +1,7 @@
 """import progress per part
 
 An import is split into parts by customer, applied side by side; each part resumes from its own
-last committed line (hub.services.imports_parts). An import started before this revision keeps
+last committed line (hub.services.imports.parts). An import started before this revision keeps
 its progress as a single part.
 
 Revision ID: 5b1d0c7e9a21

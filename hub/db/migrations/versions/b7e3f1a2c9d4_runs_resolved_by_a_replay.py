@@ -17,7 +17,7 @@ down_revision = '9d4e2b7c1a53'
 branch_labels = None
 depends_on = None
 
-# Frozen here on purpose (hub.services.replay.RESOLVING may change; this migration must not).
+# Frozen here on purpose (hub.services.processing.replay.RESOLVING may change; this migration must not).
 FIRST_RESOLVING_REPLAY = """
     SELECT MIN(replay.id) FROM recipe_runs AS replay
     WHERE replay.replay_of_id = recipe_runs.id

@@ -21,13 +21,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.csvfile.columns import suggest
+from hub.csvfile.reader import ImportLine
 from hub.db import bulk
 from hub.db.models import Customer, User
 from hub.domain import precedence
 from hub.domain.sources import Source
-from hub.imports.columns import suggest
-from hub.imports.reader import ImportLine
-from hub.services.assignment import (
+from hub.services.assignment.service import (
     ACCOUNT_MANAGERS,
     WORKFLOW,
     AssignmentService,
@@ -36,7 +36,7 @@ from hub.services.assignment import (
     FieldOutcome,
     FieldWrite,
 )
-from hub.services.directory import workflows_by_name
+from hub.services.directory.workflows import workflows_by_name
 
 CUSTOMER_NOT_FOUND = "The customer was not found"
 USER_NOT_FOUND = "User not found, check the email"

@@ -26,7 +26,7 @@ from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.domain.precedence import Ownership
 from hub.errors import NotFound
-from hub.services.assignment import (
+from hub.services.assignment.service import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
     WORKFLOW,

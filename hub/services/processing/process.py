@@ -24,9 +24,9 @@ from hub.db.types import new_id, utcnow
 from hub.errors import ConfigError, HubError, RetryableError, ServiceUnavailable
 from hub.recipes import Recipe, evaluate_in_order, matching_recipes
 from hub.services.payloads import parse_time
-from hub.services.recipe_store import LoadedRecipes
-from hub.services.retries import record_event_failure
-from hub.services.runs_apply import apply_plan, snapshot_of
+from hub.services.processing.apply import apply_plan, snapshot_of
+from hub.services.processing.retries import record_event_failure
+from hub.services.recipes.store import LoadedRecipes
 
 log = logging.getLogger(__name__)
 CRM_CONNECTORS = {"salesforce"}  # a CRM matches existing customers; it never creates them

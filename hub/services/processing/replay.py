@@ -24,9 +24,9 @@ from hub.db.models import runs as run_status
 from hub.db.types import utcnow
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
 from hub.recipes import Recipe, load_recipe_text
-from hub.services.processing import apply_event, process_event, stored_notification
-from hub.services.recipe_store import LoadedRecipes
-from hub.services.runs import RunFilter, run_dict
+from hub.services.processing.process import apply_event, process_event, stored_notification
+from hub.services.queries.runs import RunFilter, run_dict
+from hub.services.recipes.store import LoadedRecipes
 
 VERSIONS = ("original", "current")
 # A replay ending in one of these leaves nothing to do: replaying again would answer the same

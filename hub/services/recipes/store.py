@@ -31,7 +31,7 @@ from hub.recipes import (
     check_recipe_text,
     order_recipes,
 )
-from hub.services.directory import workflows_by_name
+from hub.services.directory.workflows import workflows_by_name
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0

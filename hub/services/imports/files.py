@@ -12,9 +12,9 @@ from typing import BinaryIO, cast
 from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
+from hub.csvfile.decoding import MeteredStream
 from hub.db.engine import Database
 from hub.db.models import ImportFileChunk
-from hub.imports.decoding import MeteredStream
 
 PIECE_BYTES = 1024 * 1024
 CHUNKS = cast(Table, ImportFileChunk.__table__)

@@ -126,11 +126,11 @@ class AssignmentService:
 
         For bulk work (the CSV import): customers are locked together in id order and read and
         written with a handful of statements instead of several round trips each (see
-        ``hub.services.assignment_batch``). Requests are judged in order, so a customer named
+        ``hub.services.assignment.batch``). Requests are judged in order, so a customer named
         twice has its first write applied when the second is judged. Returns one outcome list
         per request, in order.
         """
-        from hub.services import assignment_batch
+        from hub.services.assignment import batch as assignment_batch
 
         writes = [w for r in requests for w in r.writes]
         _check_request(writes, source, occurred_at)

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import Customer, CustomerAccountManager, User, Workflow
 from hub.db.types import utcnow
 from hub.errors import NotFound, ValidationFailed
-from hub.services.assignment import (
+from hub.services.assignment.service import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
     WORKFLOW,
@@ -208,7 +208,7 @@ def bulk_assign_from_body(session: Session, body: dict[str, Any], cause: Cause) 
 
 
 def _workflow_id_by_name(session: Session, name: str) -> str:
-    from hub.services.directory import normalise_name, workflows_by_name
+    from hub.services.directory.workflows import normalise_name, workflows_by_name
 
     workflow = workflows_by_name(session).get(normalise_name(name))
     if workflow is None:
@@ -264,7 +264,7 @@ EXPORT_COLUMNS = ("External Id", "Name", "Account manager email", "Workflow name
 
 def export_file(session: Session, flt: CustomerFilter) -> tuple[BinaryIO, int]:
     """export.csv, written whole (UTF-8 with a BOM, cells escaped as the API's), rewound; its size."""
-    from hub.imports.report import iter_csv, spool
+    from hub.csvfile.report import iter_csv, spool
 
     return spool(iter_csv(EXPORT_COLUMNS, export_rows(session, flt)))
 
@@ -275,7 +275,7 @@ def export_rows(session: Session, flt: CustomerFilter, batch: int = 2000) -> Ite
     Plain rows by keyset pages, the managers of a page in one query: no ORM objects, so 100,000
     customers export in a few seconds and memory stays flat.
     """
-    from hub.imports.report import format_emails
+    from hub.csvfile.report import format_emails
 
     last = ""
     while True:

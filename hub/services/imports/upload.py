@@ -4,7 +4,7 @@ Upload: the file's encoding, header and columns are checked in the request and t
 stored in the database while being read, in one transaction with the import row; a refused file
 leaves nothing behind. The import is enqueued after the commit; if the broker is down it stays
 `queued` and enqueue_stalled_imports() (run periodically) publishes it later. Processing is
-in ``hub.services.imports_run``.
+in ``hub.services.imports.run``.
 """
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.bootstrap import Hub
+from hub.csvfile.columns import TARGETS
+from hub.csvfile.reader import open_csv
+from hub.csvfile.report import iter_error_report, spool
 from hub.db.models import CsvImport, ImportLineError
 from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED, IMPORT_RUNNING
 from hub.db.types import utcnow
 from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
-from hub.imports.columns import TARGETS
-from hub.imports.reader import open_csv
-from hub.imports.report import iter_error_report, spool
 from hub.queue import PROCESS_IMPORT
-from hub.services.import_files import FileSink, TeeStream
-from hub.services.imports_run import process_import as process_import  # the worker's entry point
+from hub.services.imports.files import FileSink, TeeStream
+from hub.services.imports.run import process_import as process_import  # the worker's entry point
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 from hub.db.models import PollCursor
 from hub.db.types import utcnow
 from hub.errors import HubError
-from hub.services.inbox import store_polled
+from hub.services.ingest.inbox import store_polled
 
 log = logging.getLogger(__name__)
 QUICKBOOKS_FIRST_LOOKBACK = timedelta(days=1)

@@ -15,9 +15,9 @@ from hub.db.models import Customer, InboxEvent, RecipeVersion
 from hub.errors import NotFound
 from hub.recipes import Recipe, evaluate_in_order
 from hub.services.payloads import validate
-from hub.services.processing import stored_notification
+from hub.services.processing.apply import dry_outcomes, snapshot_of
+from hub.services.processing.process import stored_notification
 from hub.services.representation import iso
-from hub.services.runs_apply import dry_outcomes, snapshot_of
 
 
 def recipe_summaries(hub: Any) -> dict[str, Any]:

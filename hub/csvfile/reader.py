@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from itertools import chain, islice
 from typing import BinaryIO, TypeVar
 
-from hub.errors import MalformedBody
-from hub.imports.columns import (
+from hub.csvfile.columns import (
     ACCOUNT_MANAGER_EMAILS,
     EXTERNAL_ID,
     WORKFLOW_NAME,
@@ -36,8 +35,9 @@ from hub.imports.columns import (
     resolve_columns,
     strip_cell,
 )
-from hub.imports.decoding import DEFAULT_MAX_BYTES, DecodedStream, open_text
-from hub.imports.report import unescape_cell
+from hub.csvfile.decoding import DEFAULT_MAX_BYTES, DecodedStream, open_text
+from hub.csvfile.report import unescape_cell
+from hub.errors import MalformedBody
 
 DELIMITERS = ",;\t"
 _SNIFF_LINES = 50

@@ -1,7 +1,7 @@
 """Processing an import in the worker: stream the stored file, one transaction per chunk of lines.
 
 The lines are split into parts by customer and the parts are applied side by side, each in a
-process of its own on PostgreSQL (``hub.services.imports_parts``). Each chunk commits its
+process of its own on PostgreSQL (``hub.services.imports.parts``). Each chunk commits its
 assignments, its failed lines and its part's progress (``last_lines``) together, so a crashed
 import resumes after each part's last committed chunk and never applies a line twice. A run
 first *claims* the import (a fresh token); a chunk commits only if, holding the import's row
@@ -27,6 +27,8 @@ from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
 from hub.bootstrap import Hub
+from hub.csvfile.columns import TARGETS
+from hub.csvfile.reader import ImportLine, open_csv
 from hub.db import bulk
 from hub.db.models import CsvImport, ImportLineError
 from hub.db.models.imports import (
@@ -38,11 +40,9 @@ from hub.db.models.imports import (
 )
 from hub.db.types import utcnow
 from hub.errors import HubError
-from hub.imports.columns import TARGETS
-from hub.imports.reader import ImportLine, open_csv
-from hub.services.import_files import StoredFile, delete_file
-from hub.services.imports_lines import ChunkResult, LineContext, WorkflowNames, apply_lines
-from hub.services.imports_parts import apply_in_processes, can_fork, part_chunks, part_of_id
+from hub.services.imports.files import StoredFile, delete_file
+from hub.services.imports.lines import ChunkResult, LineContext, WorkflowNames, apply_lines
+from hub.services.imports.parts import apply_in_processes, can_fork, part_chunks, part_of_id
 
 log = logging.getLogger(__name__)
 

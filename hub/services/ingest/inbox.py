@@ -25,7 +25,7 @@ from hub.db.models.inbox import IGNORED, RECEIVED
 from hub.db.types import utcnow
 from hub.errors import HubError, InvalidInput, SignatureVerificationError
 from hub.queue import PROCESS_EVENT
-from hub.services.connections import ConnectionUnavailable
+from hub.services.directory.connections import ConnectionUnavailable
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)

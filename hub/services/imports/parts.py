@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NoReturn
 
-from hub.imports.reader import ImportLine
+from hub.csvfile.reader import ImportLine
 
 log = logging.getLogger(__name__)
 

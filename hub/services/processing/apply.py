@@ -12,8 +12,8 @@ from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.errors import ConfigError, HubError, ValidationFailed
 from hub.recipes import PlannedUpdate, Recipe
-from hub.services.assignment import AssignmentService, Cause, FieldWrite
-from hub.services.directory import normalise_name, workflows_by_name
+from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.directory.workflows import normalise_name, workflows_by_name
 from hub.services.payloads import parse_time
 
 NOT_APPLIED = (precedence.OVERRULED, precedence.STALE, precedence.REFUSED)

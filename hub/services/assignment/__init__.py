@@ -1,0 +1,1 @@
+"""Assignment: the only writer of a customer's workflow, account managers and custom fields."""

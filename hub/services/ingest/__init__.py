@@ -1,0 +1,1 @@
+"""Ingest: webhooks verified, stored and deduplicated (inbox), polls and backfills, retention."""

@@ -1,0 +1,1 @@
+"""Processing: one stored event through the recipes to assignment writes; retries; replays."""
