@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from connectors._limits import MAX_EVENT_ID, MAX_EVENT_TYPE, check_identifier, check_payload, check_time
 from hub.errors import ConfigError, HubError, InvalidInput
@@ -174,6 +174,22 @@ class MemoryCredentials:
             self._values[(connection, name)] = (seed, value)
             return value
         return current
+
+
+@runtime_checkable
+class Polled(Protocol):
+    """A connector the hub asks for recent changes, as a safety net for dropped webhooks."""
+
+    def poll(self, since: datetime | None = None) -> tuple[list[Notification], datetime]:
+        """Changes since the cursor (None: the first poll), and the cursor to keep."""
+
+
+@runtime_checkable
+class Backfilled(Protocol):
+    """A connector that can list every change since a time (a change-data-capture query)."""
+
+    def backfill(self, since: datetime) -> list[Notification]:
+        """Every change since ``since``."""
 
 
 class Connector(ABC):

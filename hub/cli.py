@@ -14,9 +14,9 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
-from hub.bootstrap import Hub
 from hub.commands.init_env import init_env
 from hub.errors import HubError
+from hub.services.hub import Hub
 
 # PostgreSQL's undefined_table and undefined_column; SQLite says it in words.
 _MISSING_SCHEMA_STATES = {"42P01", "42703"}

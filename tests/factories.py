@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.bootstrap import Hub
+from hub.services.hub import Hub
 from hub.db.models import Customer, User, Workflow
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from hub.bootstrap import Hub
 from hub.cli import cli_message, hub_of_app
 from hub.csvfile.columns import TARGETS
 from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED
 from hub.errors import HubError
+from hub.services.hub import Hub
 from hub.services.imports import upload as svc
 
 POLL_SECONDS = 0.5

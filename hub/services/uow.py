@@ -9,14 +9,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from hub.db.engine import Database
-from hub.errors import ServiceUnavailable
+from hub.errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 
 class UnitOfWork:
@@ -25,7 +27,7 @@ class UnitOfWork:
     def __init__(self, db: Database, read_only: bool = False) -> None:
         self._db = db
         self._read_only = read_only
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], object]] = []
         self.session: Session
 
     def __enter__(self) -> UnitOfWork:
@@ -49,7 +51,7 @@ class UnitOfWork:
         if _is_connection_error(exc):
             raise ServiceUnavailable("the database is unavailable") from exc
 
-    def after_commit(self, callback: Callable[[], None]) -> None:
+    def after_commit(self, callback: Callable[[], object]) -> None:
         self._after_commit.append(callback)
 
     def commit(self) -> None:
@@ -59,6 +61,16 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+
+def get_row(session: Session, model: type[Row], ident: Any, *, lock: bool = False) -> Row:
+    """A row by primary key, or NotFound: one that was there a moment ago may have been pruned
+    (the inbox keeps rows for a retention period) or removed by another process since."""
+    row = session.get(model, ident, with_for_update=lock)
+    if row is None:
+        name = getattr(model, "__tablename__", model.__name__).rstrip("s").replace("_", " ")
+        raise NotFound(f"{name} {ident} not found")
+    return row
 
 
 def _is_connection_error(exc: BaseException | None) -> bool:

@@ -10,10 +10,10 @@ from typing import Any
 from flask import current_app, g, request
 
 from connectors._limits import check_payload
-from hub.bootstrap import Hub
 from hub.errors import MalformedBody, PermissionDenied, ValidationFailed
 from hub.services.assignment.service import Cause
 from hub.services.directory.keys import Principal, authenticate
+from hub.services.hub import Hub
 
 
 def current_hub() -> Hub:

@@ -13,7 +13,6 @@ import hmac
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -25,13 +24,14 @@ from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
 from hub.db.models import inbox as inbox_status
 from hub.db.types import utcnow
 from hub.errors import AuthenticationRequired
+from hub.services.hub import Hub
 from hub.web.context import bearer_token
 
 bp = Blueprint("metrics", __name__)
 
 
 class Metrics:
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         multiprocess = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
         # In multiprocess mode the counters write to files and are read back, summed over all
@@ -54,7 +54,7 @@ class Metrics:
 class DatabaseGauges:
     """Read at scrape time, so they agree whatever process answers."""
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
     def describe(self) -> list:
@@ -92,7 +92,7 @@ class RecipeGauges:
     """Whether the recipes folder is refused and how many recipes run: while the last good set
     runs, a refused folder shows nowhere in the runs, so it needs gauges of its own."""
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
     def describe(self) -> list:

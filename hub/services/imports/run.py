@@ -26,7 +26,6 @@ import requests
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from hub.bootstrap import Hub
 from hub.csvfile.columns import TARGETS
 from hub.csvfile.reader import ImportLine, open_csv
 from hub.db import bulk
@@ -40,6 +39,7 @@ from hub.db.models.imports import (
 )
 from hub.db.types import utcnow
 from hub.errors import HubError
+from hub.services.hub import Hub
 from hub.services.imports.files import StoredFile, delete_file
 from hub.services.imports.lines import ChunkResult, LineContext, WorkflowNames, apply_lines
 from hub.services.imports.parts import apply_in_processes, can_fork, part_chunks, part_of_id

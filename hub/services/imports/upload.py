@@ -18,7 +18,6 @@ from typing import Any, BinaryIO, cast
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from hub.bootstrap import Hub
 from hub.csvfile.columns import TARGETS
 from hub.csvfile.reader import open_csv
 from hub.csvfile.report import iter_error_report, spool
@@ -27,6 +26,7 @@ from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED, IMPORT_RUNNING
 from hub.db.types import utcnow
 from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
 from hub.queue import PROCESS_IMPORT
+from hub.services.hub import Hub
 from hub.services.imports.files import FileSink, TeeStream
 from hub.services.imports.run import process_import as process_import  # the worker's entry point
 

@@ -19,13 +19,13 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from connectors.base import Connector, Notification, WebhookReply, WebhookRequest, json_reply
-from hub.bootstrap import Hub
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
 from hub.db.models.inbox import IGNORED, RECEIVED
 from hub.db.types import utcnow
 from hub.errors import HubError, InvalidInput, SignatureVerificationError
 from hub.queue import PROCESS_EVENT
 from hub.services.directory.connections import ConnectionUnavailable
+from hub.services.hub import Hub
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)

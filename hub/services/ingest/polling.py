@@ -9,24 +9,25 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from connectors.base import Backfilled, Polled
 from hub.db.models import PollCursor
 from hub.db.types import utcnow
 from hub.errors import HubError
+from hub.services.hub import Hub
 from hub.services.ingest.inbox import store_polled
 
 log = logging.getLogger(__name__)
 QUICKBOOKS_FIRST_LOOKBACK = timedelta(days=1)
 
 
-def _cursor(hub: Any, connection: str, kind: str) -> datetime | None:
+def _cursor(hub: Hub, connection: str, kind: str) -> datetime | None:
     with hub.uow() as uow:
         row = uow.session.get(PollCursor, (connection, kind))
         return row.cursor if row else None
 
 
-def _move_cursor(hub: Any, connection: str, kind: str, value: datetime) -> None:
+def _move_cursor(hub: Hub, connection: str, kind: str, value: datetime) -> None:
     with hub.uow() as uow:
         row = uow.session.get(PollCursor, (connection, kind))
         if row is None:
@@ -36,11 +37,13 @@ def _move_cursor(hub: Any, connection: str, kind: str, value: datetime) -> None:
         uow.commit()
 
 
-def poll_salesforce(hub: Any) -> dict[str, int]:
+def poll_salesforce(hub: Hub) -> dict[str, int]:
     stored: dict[str, int] = {}
     for name in hub.connections.of_connector("salesforce"):
         try:
             connector = hub.connections.connector(name)
+            if not isinstance(connector, Polled):
+                continue
             notes, cursor = connector.poll(_cursor(hub, name, "salesforce_poll"))
         except HubError as exc:
             log.warning("salesforce poll of %s failed (%s): %s", name, exc.error_class, exc.message)
@@ -50,13 +53,15 @@ def poll_salesforce(hub: Any) -> dict[str, int]:
     return stored
 
 
-def backfill_quickbooks(hub: Any) -> dict[str, int]:
+def backfill_quickbooks(hub: Hub) -> dict[str, int]:
     stored: dict[str, int] = {}
     for name in hub.connections.of_connector("quickbooks"):
         started = datetime.now(UTC)
         since = _cursor(hub, name, "quickbooks_cdc") or utcnow() - QUICKBOOKS_FIRST_LOOKBACK
         try:
             connector = hub.connections.connector(name)
+            if not isinstance(connector, Backfilled):
+                continue
             notes = connector.backfill(since)
         except HubError as exc:
             log.warning("quickbooks backfill of %s failed (%s): %s", name, exc.error_class, exc.message)

@@ -23,6 +23,7 @@ from hub.db.models import runs as run_status
 from hub.db.types import new_id, utcnow
 from hub.errors import ConfigError, HubError, RetryableError, ServiceUnavailable
 from hub.recipes import Recipe, evaluate_in_order, matching_recipes
+from hub.services.hub import Hub
 from hub.services.payloads import parse_time
 from hub.services.processing.apply import apply_plan, snapshot_of
 from hub.services.processing.retries import record_event_failure
@@ -39,7 +40,7 @@ class Processed:
     run_ids: tuple[int, ...] = ()
 
 
-def process_event(hub: Any, inbox_id: int) -> Processed:
+def process_event(hub: Hub, inbox_id: int) -> Processed:
     stored = _load(hub, inbox_id)
     if stored is None:
         return Processed("already")
@@ -61,7 +62,7 @@ def process_event(hub: Any, inbox_id: int) -> Processed:
         return Processed(record_event_failure(hub, inbox_id, error, started, customer))
 
 
-def _customer_ref(hub: Any, stored: StoredNotification) -> str | None:
+def _customer_ref(hub: Hub, stored: StoredNotification) -> str | None:
     """Whom a notification that did not normalise is about, as far as its payload says."""
     try:
         connector = hub.connections.connector(stored.connection)
@@ -70,7 +71,7 @@ def _customer_ref(hub: Any, stored: StoredNotification) -> str | None:
     return connector.customer_ref(stored)
 
 
-def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
+def _apply_all(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     try:
         return _apply_once(hub, inbox_id, events)
     except IntegrityError:
@@ -79,7 +80,7 @@ def _apply_all(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Process
         return _apply_once(hub, inbox_id, events)
 
 
-def _apply_once(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
+def _apply_once(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     loaded = hub.recipes.current()
     if loaded.refused and not loaded.recipes:
         # No good set, neither here nor in the database (recipe_store): running none would
@@ -100,7 +101,7 @@ def _apply_once(hub: Any, inbox_id: int, events: list[dict[str, Any]]) -> Proces
     return Processed("processed", tuple(run_ids))
 
 
-def _load(hub: Any, inbox_id: int) -> StoredNotification | None:
+def _load(hub: Hub, inbox_id: int) -> StoredNotification | None:
     with hub.uow() as uow:
         row = uow.session.get(InboxEvent, inbox_id)
         if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED,

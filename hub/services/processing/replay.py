@@ -23,10 +23,13 @@ from hub.db.models import inbox as inbox_status
 from hub.db.models import runs as run_status
 from hub.db.types import utcnow
 from hub.errors import Conflict, HubError, NotFound, ValidationFailed
+from hub.queue import RUN_REPLAY_JOB
 from hub.recipes import Recipe, load_recipe_text
+from hub.services.hub import Hub
 from hub.services.processing.process import apply_event, process_event, stored_notification
 from hub.services.queries.runs import RunFilter, run_dict
 from hub.services.recipes.store import LoadedRecipes
+from hub.services.uow import get_row
 
 VERSIONS = ("original", "current")
 # A replay ending in one of these leaves nothing to do: replaying again would answer the same
@@ -34,7 +37,7 @@ VERSIONS = ("original", "current")
 RESOLVING = (run_status.SUCCEEDED, run_status.PARTIAL, run_status.SKIPPED)
 
 
-def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = False) -> dict[str, Any]:
+def replay_run(hub: Hub, run_id: int, version: str = "current", dry_run: bool = False) -> dict[str, Any]:
     if version not in VERSIONS:
         raise ValidationFailed(f"version must be one of {', '.join(VERSIONS)}")
     with hub.uow() as uow:
@@ -52,10 +55,10 @@ def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = 
     # An event stage replays the whole event, so its dry run shows every customer's events.
     events = _events_of(hub, event_id, customer if recipe_name is not None else None)
     with hub.uow() as uow:
-        row = uow.session.get(InboxEvent, event_id, with_for_update=True)
+        row = get_row(uow.session, InboxEvent, event_id, lock=True)
         run_ids = [rid for e in events
                    for rid in apply_event(uow.session, row, e, loaded, only=recipes, replay_of=run_id)]
-        replays = [uow.session.get(RecipeRun, rid) for rid in run_ids]
+        replays = [get_row(uow.session, RecipeRun, rid) for rid in run_ids]
         if replays and all(r.status in RESOLVING for r in replays) and not dry_run:
             _resolve(uow.session, run_id, replays[0].id)
         runs = [run_dict(r, detail=True) for r in replays]
@@ -64,16 +67,16 @@ def replay_run(hub: Any, run_id: int, version: str = "current", dry_run: bool = 
     return {"replayOf": run_id, "dryRun": dry_run, "version": version, "runs": runs}
 
 
-def _reprocess_event(hub: Any, event_id: int, run_id: int) -> dict[str, Any]:
+def _reprocess_event(hub: Hub, event_id: int, run_id: int) -> dict[str, Any]:
     """A failed event stage (normalisation): put the event back and process it again."""
     with hub.uow() as uow:
-        row = uow.session.get(InboxEvent, event_id, with_for_update=True)
+        row = get_row(uow.session, InboxEvent, event_id, lock=True)
         if row.status in (inbox_status.FAILED, inbox_status.RETRYING):
             row.status = inbox_status.RECEIVED
         uow.commit()
     result = process_event(hub, event_id)
     with hub.uow() as uow:
-        runs = [uow.session.get(RecipeRun, rid) for rid in result.run_ids]
+        runs = [get_row(uow.session, RecipeRun, rid) for rid in result.run_ids]
         for run in runs:
             run.replay_of_id = run_id
         if result.status == "processed" and runs:  # normalised now; a recipe failing is its own run
@@ -103,7 +106,7 @@ def _replayed_chain(session: Session, run_id: int) -> list[int]:
     return chain
 
 
-def _recipes_for(hub: Any, loaded: LoadedRecipes, name: str | None, number: int | None,
+def _recipes_for(hub: Hub, loaded: LoadedRecipes, name: str | None, number: int | None,
                  version: str) -> tuple[Recipe, ...] | None:
     if name is None:
         return None  # every matching recipe (dry run of an event stage)
@@ -120,9 +123,9 @@ def _recipes_for(hub: Any, loaded: LoadedRecipes, name: str | None, number: int 
         return (load_recipe_text(stored.content, file=stored.path or name),)
 
 
-def _events_of(hub: Any, event_id: int, customer: str | None) -> list[dict[str, Any]]:
+def _events_of(hub: Hub, event_id: int, customer: str | None) -> list[dict[str, Any]]:
     with hub.uow() as uow:
-        row = uow.session.get(InboxEvent, event_id)
+        row = get_row(uow.session, InboxEvent, event_id)
         events, stored = row.normalised, stored_notification(row)
     if events is None:
         events = hub.connections.connector(stored.connection).normalise(stored)
@@ -132,7 +135,7 @@ def _events_of(hub: Any, event_id: int, customer: str | None) -> list[dict[str, 
 # -- bulk ----------------------------------------------------------------------------------
 
 
-def start_replay_job(hub: Any, filters: dict[str, Any], version: str, rate: float,
+def start_replay_job(hub: Hub, filters: dict[str, Any], version: str, rate: float,
                      requested_by: str) -> ReplayJob:
     RunFilter.from_mapping(filters)  # refuse bad filters now, not in the worker
     if version not in VERSIONS or not 0 < rate <= 1000:
@@ -143,12 +146,12 @@ def start_replay_job(hub: Any, filters: dict[str, Any], version: str, rate: floa
         uow.session.add(job)
         uow.session.flush()
         job_id = job.id
-        uow.after_commit(lambda: hub.queue.enqueue("hub.run_replay_job", job_id))
+        uow.after_commit(lambda: hub.queue.enqueue(RUN_REPLAY_JOB, job_id))
         uow.commit()
         return job
 
 
-def cancel_replay_job(hub: Any, job_id: int) -> ReplayJob:
+def cancel_replay_job(hub: Hub, job_id: int) -> ReplayJob:
     with hub.uow() as uow:
         job = uow.session.get(ReplayJob, job_id)
         if job is None:
@@ -160,7 +163,7 @@ def cancel_replay_job(hub: Any, job_id: int) -> ReplayJob:
         return job
 
 
-def run_replay_job(hub: Any, job_id: int) -> str:
+def run_replay_job(hub: Hub, job_id: int) -> str:
     """The worker side: replay each matching run once, at most ``rate_per_second``."""
     ids, job = _begin_job(hub, job_id)
     if job is None:
@@ -176,9 +179,9 @@ def run_replay_job(hub: Any, job_id: int) -> str:
     return jobs.JOB_DONE
 
 
-def _begin_job(hub: Any, job_id: int) -> tuple[list[int], ReplayJob | None]:
+def _begin_job(hub: Hub, job_id: int) -> tuple[list[int], ReplayJob | None]:
     with hub.uow() as uow:
-        job = uow.session.get(ReplayJob, job_id, with_for_update=True)
+        job = get_row(uow.session, ReplayJob, job_id, lock=True)
         if job is None or job.status != jobs.JOB_QUEUED:
             return [], None
         flt = RunFilter.from_mapping(job.filter)
@@ -189,7 +192,7 @@ def _begin_job(hub: Any, job_id: int) -> tuple[list[int], ReplayJob | None]:
         return ids, job
 
 
-def _replay_quietly(hub: Any, run_id: int, version: str) -> bool:
+def _replay_quietly(hub: Hub, run_id: int, version: str) -> bool:
     try:
         result = replay_run(hub, run_id, version=version)
     except HubError:
@@ -197,10 +200,10 @@ def _replay_quietly(hub: Any, run_id: int, version: str) -> bool:
     return all(r["status"] != "failed" for r in result["runs"])
 
 
-def _progress(hub: Any, job_id: int, position: int, ok: bool) -> bool:
+def _progress(hub: Hub, job_id: int, position: int, ok: bool) -> bool:
     """Record one replay; True when an admin asked to cancel."""
     with hub.uow() as uow:
-        job = uow.session.get(ReplayJob, job_id, with_for_update=True)
+        job = get_row(uow.session, ReplayJob, job_id, lock=True)
         job.processed = position
         job.succeeded += 1 if ok else 0
         job.failed += 0 if ok else 1
@@ -210,9 +213,9 @@ def _progress(hub: Any, job_id: int, position: int, ok: bool) -> bool:
         return job.cancel_requested
 
 
-def _end_job(hub: Any, job_id: int, status: str) -> None:
+def _end_job(hub: Hub, job_id: int, status: str) -> None:
     with hub.uow() as uow:
-        job = uow.session.get(ReplayJob, job_id)
+        job = get_row(uow.session, ReplayJob, job_id)
         job.status, job.finished_at = status, utcnow()
         uow.commit()
 

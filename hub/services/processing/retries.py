@@ -19,6 +19,7 @@ from hub.db.models import runs as run_status
 from hub.db.types import utcnow
 from hub.errors import HubError
 from hub.queue import PROCESS_EVENT
+from hub.services.hub import Hub
 
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=10)  # a due retry, once enqueued, is not enqueued again for this long
@@ -30,7 +31,7 @@ def backoff_seconds(attempt: int, base: float, cap: float, retry_after: float | 
     return max(delay, retry_after or 0.0, 1.0)
 
 
-def record_event_failure(hub: Any, inbox_id: int, exc: HubError, started: datetime,
+def record_event_failure(hub: Hub, inbox_id: int, exc: HubError, started: datetime,
                          customer_ref: str | None = None) -> str:
     """Log the failure as the event's stage run; schedule a retry or fail for good.
 
@@ -73,7 +74,7 @@ def _stage_run(session: Any, row: InboxEvent) -> RecipeRun:
     return run
 
 
-def enqueue_due_retries(hub: Any, batch: int = 500) -> int:
+def enqueue_due_retries(hub: Hub, batch: int = 500) -> int:
     """Re-enqueue events whose retry time has come, leasing them so they go out once."""
     now = utcnow()
     with hub.uow() as uow:

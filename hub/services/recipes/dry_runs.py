@@ -14,13 +14,14 @@ from sqlalchemy import select
 from hub.db.models import Customer, InboxEvent, RecipeVersion
 from hub.errors import NotFound
 from hub.recipes import Recipe, evaluate_in_order
+from hub.services.hub import Hub
 from hub.services.payloads import validate
 from hub.services.processing.apply import dry_outcomes, snapshot_of
 from hub.services.processing.process import stored_notification
 from hub.services.representation import iso
 
 
-def recipe_summaries(hub: Any) -> dict[str, Any]:
+def recipe_summaries(hub: Hub) -> dict[str, Any]:
     loaded = hub.recipes.current()
     problems = [p.to_dict() for p in loaded.problems]
     recipes = [{**r.summary(), "version": loaded.versions.get(r.name),
@@ -29,7 +30,7 @@ def recipe_summaries(hub: Any) -> dict[str, Any]:
             "problems": problems, "recipes": recipes}
 
 
-def recipe_detail(hub: Any, name: str) -> dict[str, Any]:
+def recipe_detail(hub: Hub, name: str) -> dict[str, Any]:
     loaded = hub.recipes.current()
     current = _find(loaded.recipes, name)
     with hub.uow() as uow:
@@ -49,7 +50,7 @@ def recipe_detail(hub: Any, name: str) -> dict[str, Any]:
         }
 
 
-def dry_run(hub: Any, name: str, event: dict[str, Any] | None, event_id: int | None) -> dict[str, Any]:
+def dry_run(hub: Hub, name: str, event: dict[str, Any] | None, event_id: int | None) -> dict[str, Any]:
     recipe = _find(hub.recipes.current().recipes, name)
     if recipe is None:
         raise NotFound(f"no recipe named {name!r} is loaded", code="recipe_not_found")
@@ -69,7 +70,7 @@ def dry_run(hub: Any, name: str, event: dict[str, Any] | None, event_id: int | N
             "results": results}
 
 
-def _stored_events(hub: Any, event_id: int | None) -> list[dict[str, Any]]:
+def _stored_events(hub: Hub, event_id: int | None) -> list[dict[str, Any]]:
     with hub.uow() as uow:
         row = uow.session.get(InboxEvent, event_id) if event_id is not None else None
         if row is None:

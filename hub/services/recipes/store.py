@@ -15,7 +15,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +31,7 @@ from hub.recipes import (
     order_recipes,
 )
 from hub.services.directory.workflows import workflows_by_name
+from hub.services.hub import Hub
 
 log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
@@ -51,7 +51,7 @@ def database_catalog(session: Session) -> InMemoryCatalog:
 
 
 class RecipeStore:
-    def __init__(self, hub: Any) -> None:
+    def __init__(self, hub: Hub) -> None:
         self._hub = hub
         self._loaded = LoadedRecipes()
         self._signature: tuple | None = None

@@ -1,0 +1,32 @@
+"""The Hub: what every use case is handed (settings, database, queue, connections, recipes).
+
+Built once per process by ``hub.bootstrap.build_hub`` (the composition root); services take it
+typed, so a reader sees what a use case may touch. Nothing here builds anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from hub.config import Settings
+from hub.db.engine import Database
+from hub.queue import TaskQueue
+from hub.services.directory.connections import Connections
+from hub.services.uow import UnitOfWork
+
+if TYPE_CHECKING:  # the store is handed the Hub itself; it is wired after the Hub exists
+    from hub.services.recipes.store import RecipeStore
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    db: Database
+    queue: TaskQueue  # tests hand in a recording subclass
+    connections: Connections
+    recipes: RecipeStore
+
+    def uow(self, read_only: bool = False) -> UnitOfWork:
+        """One transaction; ``read_only`` takes no write lock on SQLite (lists, exports, health)."""
+        return UnitOfWork(self.db, read_only=read_only)
