@@ -231,7 +231,7 @@ def per_line(hub: Any, lines: int) -> None:
     from sqlalchemy import text
 
     from hub.db.types import utcnow
-    from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+    from hub.services.assignment import AssignmentService, Cause, FieldWrite
 
     with hub.db.engine.connect() as conn:  # customers the import did not touch: its bad lines
         ids = list(conn.execute(text("SELECT id FROM customers WHERE workflow_id IS NULL LIMIT :n"),

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import Customer, User, Workflow
 from hub.db.types import utcnow
-from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
 
 WORKFLOWS = [
     ("wf_card", "Card payers", "Automatic card retries, then a gentle reminder."),

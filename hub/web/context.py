@@ -11,7 +11,7 @@ from flask import current_app, g, request
 
 from connectors._limits import check_payload
 from hub.errors import MalformedBody, PermissionDenied, ValidationFailed
-from hub.services.assignment.service import Cause
+from hub.services.assignment import Cause
 from hub.services.directory.keys import Principal, authenticate
 from hub.services.hub import Hub
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from hub.db.models import AssignmentHistory, Customer
 from hub.errors import NotFound, ValidationFailed
-from hub.services.assignment.service import AssignmentService, AssignRequest, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, AssignRequest, Cause, FieldWrite
 from tests.factories import make_customer, make_user, make_workflow
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

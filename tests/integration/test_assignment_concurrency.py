@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db.models import AssignmentHistory, Customer
-from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
 from tests.factories import make_customer, make_user
 
 WRITERS = 4

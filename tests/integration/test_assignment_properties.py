@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.db.models import Customer
-from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
 from tests.factories import make_customer, make_user, make_workflow
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

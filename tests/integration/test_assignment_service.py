@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from hub.db.models import AssignmentHistory, Customer, User
 from hub.errors import NotFound, ValidationFailed
-from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
 from tests.factories import make_customer, make_user, make_workflow
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -146,24 +146,27 @@ def test_unknown_customer_and_bad_source_are_refused(hub, setup):  # type: ignor
 
 def test_many_custom_fields_are_applied_in_one_pass(hub, setup):  # type: ignore[no-untyped-def]
     """100 custom fields (the API's limit) and a removal in one request: every one judged and
-    recorded, the JSON column and the owners each written once, not once per field (which copied
-    the whole dict every time: N² for N fields)."""
-    from sqlalchemy import event
+    recorded, the custom fields and the owners each copied once and changed in place, not copied
+    once per field (which was N² for N fields)."""
+    from hub.services.assignment.state import CustomerState
 
     cid = setup
     assign(hub, cid, [FieldWrite("custom_fields.old", "x")], "api", T0)
-    sets: list[str] = []
-    listeners = [(Customer.custom_fields, lambda *a: sets.append("custom_fields")),
-                 (Customer.ownership, lambda *a: sets.append("ownership"))]
-    for attribute, listener in listeners:
-        event.listen(attribute, "set", listener)
+    copies = {"custom_fields": 0, "ownership": 0}
+    real_setattr = CustomerState.__setattr__
+
+    def counting_setattr(self, name, value):  # type: ignore[no-untyped-def]
+        if name in copies and hasattr(self, "changed"):  # a new dict after loading: a copy
+            copies[name] += 1
+        real_setattr(self, name, value)
+
+    CustomerState.__setattr__ = counting_setattr  # type: ignore[method-assign]
     try:
         writes = [FieldWrite(f"custom_fields.k{n}", f"v{n}") for n in range(99)]
         out = assign(hub, cid, [*writes, FieldWrite("custom_fields.old", None)], "api", T0 + timedelta(hours=1))
     finally:
-        for attribute, listener in listeners:
-            event.remove(attribute, "set", listener)
-    assert sorted(sets) == ["custom_fields", "ownership"]
+        CustomerState.__setattr__ = real_setattr  # type: ignore[method-assign]
+    assert copies == {"custom_fields": 1, "ownership": 1}
     assert all(o.outcome == "applied" for o in out.values()) and len(out) == 100
     _, _, fields, owners = state(hub, cid)
     assert fields == {f"k{n}": f"v{n}" for n in range(99)}

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import Customer, CustomerAccountManager, User, Workflow
 from hub.db.types import utcnow
 from hub.errors import NotFound, ValidationFailed
-from hub.services.assignment.service import (
+from hub.services.assignment import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
     WORKFLOW,

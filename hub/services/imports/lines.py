@@ -27,7 +27,7 @@ from hub.db import bulk
 from hub.db.models import Customer, User
 from hub.domain import precedence
 from hub.domain.sources import Source
-from hub.services.assignment.service import (
+from hub.services.assignment import (
     ACCOUNT_MANAGERS,
     WORKFLOW,
     AssignmentService,

@@ -12,7 +12,7 @@ from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.errors import ConfigError, HubError, ValidationFailed
 from hub.recipes import PlannedUpdate, Recipe
-from hub.services.assignment.service import AssignmentService, Cause, FieldWrite
+from hub.services.assignment import AssignmentService, Cause, FieldWrite
 from hub.services.directory.workflows import normalise_name, workflows_by_name
 from hub.services.payloads import parse_time
 
@@ -52,7 +52,7 @@ def _write(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
     try:
         return AssignmentService(session).assign(
             customer.id, writes, source=recipe.source,
-            occurred_at=parse_time(event["occurred_at"], "occurred_at"), cause=cause, locked=customer)
+            occurred_at=parse_time(event["occurred_at"], "occurred_at"), cause=cause)
     except ValidationFailed as exc:  # unknown user in a recipe: fix the data, then replay
         raise ConfigError(exc.message, details=exc.details) from exc
 

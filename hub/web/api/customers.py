@@ -6,7 +6,7 @@ from flask import Blueprint
 from sqlalchemy import select
 
 from hub.db.models import AssignmentHistory
-from hub.services.assignment.service import AssignmentService
+from hub.services.assignment import AssignmentService
 from hub.services.directory import customers as svc
 from hub.services.representation import customer_dict, history_dict
 from hub.web.api.declare import Api, Param, Reply, Route, paging

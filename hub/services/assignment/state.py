@@ -1,17 +1,16 @@
-"""AssignmentService.assign_many: assign()'s rules and history for many customers, in few queries.
+"""A locked customer's assignment state: read once, judged and changed in memory, written once.
 
-A CSV import applies a thousand lines per transaction. Going through assign() line by line costs
-several round trips and ORM flushes per customer; here the customers of a batch are locked and
-read with two queries, judged in memory with the very same decision (``assignment.decide``),
-and written back with one set-based statement per kind of change (``hub.db.bulk``). Only
-AssignmentService calls this module: it is the assignment service's own bulk path, not a
-second writer.
+Every assignment goes through here, one customer (an API write, a recipe run) or a thousand (a
+chunk of CSV lines): the customers are locked and read with two queries, each write judged with
+``model.decide`` against this in-memory state, and the result written back with one set-based
+statement per kind of change (``hub.db.bulk``). One copy of the custom fields and of the owners
+is taken per customer and changed in place, so a request naming N fields costs N, not N².
+Only the AssignmentService uses this module.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
@@ -21,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from hub.db import bulk
 from hub.db.models import AssignmentHistory, Customer, CustomerAccountManager, User
-from hub.db.models.customers import owner_json, parse_changed_at
+from hub.db.models.customers import parse_changed_at
 from hub.db.types import utcnow
 from hub.domain import precedence
 from hub.domain.precedence import Ownership
 from hub.errors import NotFound
-from hub.services.assignment.service import (
+from hub.services.assignment.model import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
     WORKFLOW,
@@ -59,13 +58,20 @@ class CustomerState:
         return NO_OWNER if stored is None else _ownership(stored["source"], stored["changedAt"])
 
     def own(self, name: str, stored_owner: dict[str, str]) -> None:
+        self._owners_to_change()[name] = stored_owner
+
+    def disown(self, name: str) -> str | None:
+        """Forget the field's owner, so any source may write it next; the source that owned it."""
+        stored = self._owners_to_change().pop(name, None)
+        return stored["source"] if stored else None
+
+    def _owners_to_change(self) -> dict[str, dict[str, str]]:
         if "ownership" not in self.changed:  # copied once, as the custom fields
             self.ownership = dict(self.ownership)
             self.changed.add("ownership")
-        self.ownership[name] = stored_owner
+        return self.ownership
 
     def value(self, name: str) -> Any:
-        """The field's value as assignment._current_value() reads it from a Customer."""
         if name == WORKFLOW:
             return self.workflow_id
         if name == ACCOUNT_MANAGERS:
@@ -73,9 +79,8 @@ class CustomerState:
         return self.custom_fields.get(name[len(CUSTOM_PREFIX) :])
 
     def set(self, name: str, value: Any, user_ids: dict[str, str]) -> None:
-        """What assignment._set_value() does to a Customer, on the in-memory state."""
         if name == WORKFLOW:
-            self.workflow_id = value  # a dunningPlanId that _resolve_workflows() checked
+            self.workflow_id = value  # a dunningPlanId the service checked
             self.changed.add("workflow_id")
         elif name == ACCOUNT_MANAGERS:
             self.managers = {e: user_ids.get(e) or self.managers[e] for e in value}
@@ -91,41 +96,11 @@ class CustomerState:
                 self.custom_fields[key] = value
 
 
-def apply(
-    session: Session,
-    requests: Sequence[AssignRequest],
-    source: str,
-    occurred_at: datetime,
-    user_ids: dict[str, str],
-) -> list[list[FieldOutcome]]:
-    """Judge every request in order against locked state; write the result; outcomes per request.
-
-    `user_ids` maps the emails the writes name to user ids (resolved by the service).
-    """
-    if not requests:
-        return []
-    custom = any(w.field.startswith(CUSTOM_PREFIX) for r in requests for w in r.writes)
-    states = load_states(session, sorted({r.customer_id for r in requests}), custom)
-    new_owner = owner_json(source, occurred_at)  # as assign() records it: this batch's, always
-    history: list[dict[str, Any]] = []
-    results = []
-    for request in requests:
-        state = states[request.customer_id]
-        outcomes = []
-        for write in request.writes:
-            outcome = _judge(state, write, source, occurred_at, user_ids, new_owner)
-            history.append(_history_row(request, outcome))
-            outcomes.append(outcome)
-        results.append(outcomes)
-    write_states(session, states, history, source, occurred_at)
-    _expire_loaded(session, states)
-    return results
-
-
-def _judge(
+def judge_write(
     state: CustomerState, write: FieldWrite, source: str, occurred_at: datetime,
     user_ids: dict[str, str], new_owner: dict[str, str],
 ) -> FieldOutcome:
+    """Judge one write against the state and apply it there (nothing is written yet)."""
     outcome, takes_ownership = decide(
         write, state.owner(write.field), state.value(write.field), source, occurred_at)
     if outcome.outcome == precedence.APPLIED:
@@ -173,7 +148,7 @@ def load_states(
     }
 
 
-def _history_row(request: AssignRequest, outcome: FieldOutcome) -> dict[str, Any]:
+def history_row(request: AssignRequest, outcome: FieldOutcome) -> dict[str, Any]:
     # source, occurred_at and recorded_at are the batch's own: written once (see write_states).
     return {
         "customer_id": request.customer_id,
@@ -227,7 +202,7 @@ def _write_managers(session: Session, states: dict[str, CustomerState]) -> None:
     bulk.insert_rows(session, MANAGERS, added)
 
 
-def _expire_loaded(session: Session, states: dict[str, CustomerState]) -> None:
+def expire_loaded(session: Session, states: dict[str, CustomerState]) -> None:
     """Objects this session loaded before the batch must not show the old state afterwards."""
     for obj in list(session.identity_map.values()):
         if isinstance(obj, Customer) and obj.id in states:
