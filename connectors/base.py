@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from connectors._limits import MAX_EVENT_ID, MAX_EVENT_TYPE, check_identifier, check_payload, check_time
+from hub.domain.sources import Source
 from hub.errors import ConfigError, HubError, InvalidInput
 
 SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
@@ -193,9 +194,19 @@ class Backfilled(Protocol):
 
 
 class Connector(ABC):
-    """Base class of every vendor connector; one instance serves one connection."""
+    """Base class of every vendor connector; one instance serves one connection.
+
+    Its class attributes are capabilities the hub reads instead of vendor names; Polled and
+    Backfilled say whether it can be polled or backfilled.
+    """
 
     name: ClassVar[str]
+    creates_customers: ClassVar[bool] = True  # False for a CRM: it only matches existing customers
+    # The source its recipes write as (a recipe may lower it); hub.domain.sources says what it may write.
+    default_source: ClassVar[Source] = Source.API
+    # PollCursor.kind of a connection's poll / backfill cursor.
+    poll_cursor_kind: ClassVar[str] = "poll"
+    backfill_cursor_kind: ClassVar[str] = "backfill"
 
     def __init__(self, connection: Connection) -> None:
         if connection.connector != self.name:
@@ -277,7 +288,7 @@ class Connector(ABC):
             changes=changes,
             index=index,
         )
-        validate_event(event)
+        validate_event(event, self.name)
         return event
 
 
@@ -305,11 +316,15 @@ def build_event(
     }
 
 
-def validate_event(event: dict[str, Any]) -> None:
-    """Raise InvalidInput listing every way the event breaks the schema."""
+def validate_event(event: dict[str, Any], connector: str | None = None) -> None:
+    """Raise InvalidInput listing every way the event breaks the schema.
+
+    The schema names the built-in connectors; ``connector`` adds a plugin's own name, so the
+    events a third-party connector builds for itself are valid too.
+    """
     problems = [
         f"{'.'.join(str(p) for p in error.absolute_path) or '<event>'}: {error.message}"
-        for error in _event_validator().iter_errors(event)
+        for error in _event_validator(connector).iter_errors(event)
     ]
     if problems:
         raise InvalidInput("normalised event does not match the event schema", details=problems)
@@ -325,11 +340,15 @@ def load_schema(relative_path: str) -> dict[str, Any]:
         raise ConfigError(f"schema file not found: {relative_path}") from exc
 
 
-@lru_cache(maxsize=1)
-def _event_validator() -> Any:
+@lru_cache(maxsize=16)
+def _event_validator(connector: str | None = None) -> Any:
     from jsonschema import Draft202012Validator  # imported on first use: startup stays cheap
 
     schema = load_schema("event.schema.json")
+    names = schema["properties"]["connector"]["enum"]
+    if connector is not None and connector not in names:
+        connector_property = {**schema["properties"]["connector"], "enum": [*names, connector]}
+        schema = {**schema, "properties": {**schema["properties"], "connector": connector_property}}
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

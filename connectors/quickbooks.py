@@ -77,6 +77,7 @@ LOOKUP_CACHE_SECONDS = 3600
 
 class QuickBooksConnector(Connector):
     name = "quickbooks"
+    backfill_cursor_kind = "quickbooks_cdc"  # the kind its cursors were stored under from the start
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)

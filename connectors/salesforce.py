@@ -36,6 +36,7 @@ from connectors.base import (
     as_utc,
     parse_timestamp,
 )
+from hub.domain.sources import Source
 from hub.errors import (
     ConfigError,
     HubError,
@@ -56,6 +57,9 @@ OWNER_CHANGED = "customer.owner.changed"
 
 class SalesforceConnector(Connector):
     name = "salesforce"
+    creates_customers = False  # the CRM names customers a billing system created
+    default_source = Source.SALESFORCE  # the source of truth for account managers
+    poll_cursor_kind = "salesforce_poll"  # the kind its cursors were stored under from the start
 
     def __init__(self, connection: Connection) -> None:
         super().__init__(connection)

@@ -1,4 +1,8 @@
-"""Flask application factory: config from defaults, then HUB_* environment, then test overrides."""
+"""Flask application factory: config from defaults, then HUB_* environment, then test overrides.
+
+It builds the web app only (what gunicorn and the worker need); the `hub` command line adds
+its commands to it in ``hub.cli``, so the app never imports the CLI.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from flask import Flask
 
 from hub.bootstrap import Hub, build_hub
 from hub.config import load_settings
+from hub.context import hub_of, install_hub
 
 
 def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = None) -> Flask:
@@ -19,14 +24,12 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     app = Flask("hub")
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order they are built in
-    app.extensions["hub"] = hub or build_hub(settings)
+    install_hub(app, hub or build_hub(settings))
     # Read (and log) the connections now: a misconfigured one is reported at start-up, loudly,
     # not at its first webhook. Nothing connects here; the others work whatever it says.
-    app.extensions["hub"].connections.report()
+    hub_of(app).connections.report()
 
-    from hub.cli import register_commands
     from hub.web import register_web
 
     register_web(app)
-    register_commands(app)
     return app

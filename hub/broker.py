@@ -3,6 +3,11 @@
 The embedded default is kombu's filesystem transport: it needs no server, survives restarts
 (messages are files) and lets a separate worker process consume what the web process
 produced. Production and CI use Redis through HUB_BROKER_URL.
+
+Two queues: `hub` (webhook events, beat's ticks) and `bulk` (imports and their parts, replay
+jobs), so that a long import never sits ahead of webhook processing. Both are declared, so a
+worker started without `--queues` consumes both; docker-compose.yml gives `bulk` workers of
+its own.
 """
 
 from __future__ import annotations
@@ -10,9 +15,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from kombu import Exchange, Queue
+
 from hub.config import Settings
+from hub.queue import BULK_TASKS
 
 QUEUE = "hub"
+BULK_QUEUE = "bulk"
 
 
 def is_filesystem(url: str) -> bool:
@@ -24,6 +33,10 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
     conf: dict[str, Any] = {
         "broker_url": url,
         "task_default_queue": QUEUE,
+        # Declared as Celery would create them (a direct exchange of the queue's name).
+        "task_queues": tuple(Queue(name, Exchange(name), routing_key=name)
+                             for name in (QUEUE, BULK_QUEUE)),
+        "task_routes": {name: {"queue": BULK_QUEUE} for name in BULK_TASKS},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 4,

@@ -2,31 +2,22 @@
 
 Settings come from the environment and a .env file in the working directory (`hub init-env`
 writes the local ones). Every error a command can expect reaches the shell as one line saying
-what to do, never a traceback: the hub's own errors, a database that is down or not migrated,
-a setting that cannot be read (``HubGroup``). A traceback still means a bug.
+what to do, never a traceback (``HubGroup``, with the messages of ``hub.commands.errors``).
+
+Only this module registers commands: ``create_cli_app`` is the web app (``hub.app``) with the
+command groups added, so the app and the web never import the CLI.
 """
 
 from __future__ import annotations
 
 import click
-from flask import Flask, current_app, has_app_context
+from flask import Flask
 from flask.cli import FlaskGroup, ScriptInfo
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 
+from hub.commands.errors import EXPECTED, cli_message
 from hub.commands.init_env import init_env
-from hub.errors import HubError
-from hub.services.hub import Hub
 
-# PostgreSQL's undefined_table and undefined_column; SQLite says it in words.
-_MISSING_SCHEMA_STATES = {"42P01", "42703"}
-_MISSING_SCHEMA_WORDS = ("no such table", "no such column")
-UPGRADE = "run `hub db upgrade`"
-EXPECTED = (HubError, DBAPIError, ArgumentError)  # ArgumentError: a HUB_DATABASE_URL that is no URL
-
-
-def hub_of_app() -> Hub:
-    return current_app.extensions["hub"]
+# hub/commands/serve.py still imports the Hub by this name; new code uses hub.context.current_hub.
 
 
 def register_commands(app: Flask) -> None:
@@ -37,10 +28,12 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
 
 
-def _create_app() -> Flask:
-    from hub.app import create_app
+def create_cli_app() -> Flask:
+    from hub.app import create_app  # on first use: `hub init-env` builds no app
 
-    return create_app()
+    app = create_app()
+    register_commands(app)
+    return app
 
 
 class HubGroup(FlaskGroup):
@@ -63,39 +56,7 @@ class HubGroup(FlaskGroup):
         return super().list_commands(ctx)
 
 
-def cli_message(exc: Exception) -> str:
-    """One line: what went wrong and what to do about it."""
-    database = exc if isinstance(exc, DBAPIError) else exc.__cause__
-    if isinstance(database, DBAPIError):
-        message = _database_message(database)
-    elif isinstance(exc, ArgumentError):
-        message = f"HUB_DATABASE_URL is not a database URL ({exc}): fix it in the environment or .env"
-    else:
-        message = str(exc)
-    return " ".join(message.split())
-
-
-def _database_message(exc: DBAPIError) -> str:
-    at = _database_url()
-    state = getattr(exc.orig, "sqlstate", None)
-    if state in _MISSING_SCHEMA_STATES or any(w in str(exc.orig).lower() for w in _MISSING_SCHEMA_WORDS):
-        return f"the database{at} is not migrated (its tables are missing or older than the code): {UPGRADE}"
-    if isinstance(exc, OperationalError) and at.startswith(" at sqlite"):
-        return f"cannot open the database{at}: {UPGRADE} to create it, or fix HUB_DATABASE_URL"
-    if isinstance(exc, OperationalError):
-        return (f"cannot reach the database{at}: start it or fix HUB_DATABASE_URL (a new database "
-                f"needs `hub db upgrade` first)")
-    return f"the database{at} refused the command: {type(exc.orig).__name__}: {exc.orig}"
-
-
-def _database_url() -> str:
-    """` at URL` without its password, when the app (and so the settings) could be built."""
-    if not has_app_context():
-        return ""
-    return " at " + make_url(hub_of_app().settings.database_url).render_as_string(hide_password=True)
-
-
-@click.group(cls=HubGroup, create_app=_create_app, add_default_commands=True,
+@click.group(cls=HubGroup, create_app=create_cli_app, add_default_commands=True,
              add_version_option=False, load_dotenv=False)
 def main() -> None:
     """The hub: vendor webhooks in, YAML recipes, one assignment service with source precedence."""

@@ -1,5 +1,9 @@
 """The one adapter through which the hub enqueues work: by task name, never importing worker/.
 
+Every task's name is defined here, once: the worker registers its tasks under these names, beat
+schedules them by these names, and the hub enqueues by them (tests/unit/test_task_names.py checks
+that each one is a registered task). Which queue a task goes to is hub.broker's business.
+
 Publishing fails fast (no retry loop): the caller has already committed, and a periodic sweeper
 enqueues whatever could not be published while the broker was down.
 """
@@ -12,14 +16,31 @@ from typing import Any
 from celery import Celery
 from kombu import Connection
 
-from hub.broker import celery_settings, ensure_folders
 from hub.config import Settings
 
 log = logging.getLogger(__name__)
 
+# Work the hub enqueues.
 PROCESS_EVENT = "hub.process_event"
 PROCESS_IMPORT = "hub.process_import"
+PROCESS_IMPORT_PART = "hub.process_import_part"
 RUN_REPLAY_JOB = "hub.run_replay_job"
+# Beat's periodic jobs.
+SWEEP_INBOX = "hub.sweep_inbox"
+SWEEP_IMPORTS = "hub.sweep_imports"
+ENQUEUE_DUE_RETRIES = "hub.enqueue_due_retries"
+PRUNE_INBOX = "hub.prune_inbox"
+POLL_SALESFORCE = "hub.poll_salesforce"
+BACKFILL_QUICKBOOKS = "hub.backfill_quickbooks"
+# Lets ops (and tests) check that a worker consumes from the broker.
+PING = "hub.ping"
+
+TASK_NAMES = (PROCESS_EVENT, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB, SWEEP_INBOX,
+              SWEEP_IMPORTS, ENQUEUE_DUE_RETRIES, PRUNE_INBOX, POLL_SALESFORCE,
+              BACKFILL_QUICKBOOKS, PING)
+# Long work (a whole file, thousands of runs) on a queue of its own, so that it never sits
+# ahead of webhook processing in one line of messages (hub.broker routes them).
+BULK_TASKS = (PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB)
 
 
 class TaskQueue:
@@ -30,6 +51,8 @@ class TaskQueue:
     @property
     def celery(self) -> Celery:
         if self._celery is None:
+            from hub.broker import celery_settings, ensure_folders  # it routes by the names above
+
             ensure_folders(self._settings)
             app = Celery("hub-producer", set_as_current=False)
             app.conf.update(celery_settings(self._settings))
@@ -49,6 +72,8 @@ class TaskQueue:
         return True
 
     def ping(self) -> tuple[bool, str]:
+        from hub.broker import celery_settings
+
         try:
             conf = celery_settings(self._settings)
             with Connection(

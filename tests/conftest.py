@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from hub.app import create_app
 from hub.bootstrap import Hub, build_hub
+from hub.cli import register_commands
 from hub.config import load_settings
 from hub.db import migrate
 from hub.db.models import Base
@@ -126,6 +127,7 @@ def client(app):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def runner(app):  # type: ignore[no-untyped-def]
+    register_commands(app)  # as the `hub` script does: create_app() builds the web app only
     return app.test_cli_runner()
 
 

@@ -8,10 +8,19 @@ from celery import Celery, Task
 from flask import Flask
 
 from hub.broker import celery_settings, ensure_folders
+from hub.context import hub_of
+from hub.queue import (
+    BACKFILL_QUICKBOOKS,
+    ENQUEUE_DUE_RETRIES,
+    POLL_SALESFORCE,
+    PRUNE_INBOX,
+    SWEEP_IMPORTS,
+    SWEEP_INBOX,
+)
 
 
 def make_celery(flask_app: Flask) -> Celery:
-    hub = flask_app.extensions["hub"]
+    hub = hub_of(flask_app)
 
     class FlaskTask(Task):
         def __call__(self, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -30,18 +39,27 @@ def make_celery(flask_app: Flask) -> Celery:
 
 
 def beat_schedule(settings) -> dict:  # type: ignore[no-untyped-def]
-    """Periodic jobs: the inbox sweeper, due retries, vendor polls and inbox pruning."""
+    """Periodic jobs: the inbox sweeper, due retries, vendor polls and inbox pruning.
+
+    Each tick expires a little before the next one is due: when workers are busy (or down) the
+    ticks that pile up are dropped instead of all running late, one after the other.
+    """
+
+    def every(seconds: float, task: str) -> dict:
+        return {"task": task, "schedule": float(seconds),
+                "options": {"expires": float(seconds) * EXPIRES_SHARE}}
+
     return {
-        "sweep-inbox": {"task": "hub.sweep_inbox", "schedule": float(settings.sweep_seconds)},
-        "sweep-imports": {"task": "hub.sweep_imports", "schedule": float(settings.sweep_seconds)},
-        "enqueue-due-retries": {"task": "hub.enqueue_due_retries", "schedule": 5.0},
-        "poll-salesforce": {"task": "hub.poll_salesforce",
-                            "schedule": float(settings.salesforce_poll_seconds)},
-        "backfill-quickbooks": {"task": "hub.backfill_quickbooks",
-                                "schedule": float(settings.quickbooks_backfill_seconds)},
-        "prune-inbox": {"task": "hub.prune_inbox", "schedule": 3600.0},
+        "sweep-inbox": every(settings.sweep_seconds, SWEEP_INBOX),
+        "sweep-imports": every(settings.sweep_seconds, SWEEP_IMPORTS),
+        "enqueue-due-retries": every(5, ENQUEUE_DUE_RETRIES),
+        "poll-salesforce": every(settings.salesforce_poll_seconds, POLL_SALESFORCE),
+        "backfill-quickbooks": every(settings.quickbooks_backfill_seconds, BACKFILL_QUICKBOOKS),
+        "prune-inbox": every(3600, PRUNE_INBOX),
     }
 
+
+EXPIRES_SHARE = 0.9  # of a tick's interval, after which an undelivered tick is dropped
 
 TICK_SECONDS = 60  # a periodic task due more often than this is a tick: its routine lines are noise
 

@@ -9,7 +9,7 @@ import click
 from alembic.util import CommandError
 from flask.cli import AppGroup
 
-from hub.cli import hub_of_app
+from hub.context import current_hub
 from hub.db import migrate
 
 
@@ -33,7 +33,7 @@ def db() -> None:
 def upgrade(revision: str) -> None:
     """Migrate the database to REVISION (default: head)."""
     with _revision_errors():
-        migrate.upgrade(hub_of_app().settings.database_url, revision)
+        migrate.upgrade(current_hub().settings.database_url, revision)
     click.echo(f"database at {revision}")
 
 
@@ -42,5 +42,5 @@ def upgrade(revision: str) -> None:
 def downgrade(revision: str) -> None:
     """Migrate the database down to REVISION."""
     with _revision_errors():
-        migrate.downgrade(hub_of_app().settings.database_url, revision)
+        migrate.downgrade(current_hub().settings.database_url, revision)
     click.echo(f"database at {revision}")

@@ -9,10 +9,13 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from hub.cli import cli_message, hub_of_app
+from hub.commands.errors import cli_message
+from hub.context import current_hub
 from hub.csvfile.columns import TARGETS
+from hub.db.models import CsvImport
 from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED
 from hub.errors import HubError
+from hub.presentation import errors_url, import_progress
 from hub.services.hub import Hub
 from hub.services.imports import upload as svc
 
@@ -30,7 +33,7 @@ QUEUED_HINT_SECONDS = 10
 @with_appcontext
 def import_command(file: Path, maps: tuple[str, ...], wait: bool) -> None:
     """Import workflow and account-manager assignments from a CSV FILE."""
-    hub = hub_of_app()
+    hub = current_hub()
     try:
         with file.open("rb") as stream:
             row = svc.create_import(hub, stream, file.name, _mapping(maps), f"cli:{getpass.getuser()}")
@@ -42,12 +45,11 @@ def import_command(file: Path, maps: tuple[str, ...], wait: bool) -> None:
         click.echo(f"follow it with: GET /api/v1/imports/{row.id}")
         return
     final = _follow(hub, row.id)
-    counts = final["counts"]
-    click.echo(f"import {row.id}: {final['status']} — {counts['updated']} updated, "
-               f"{counts['unchanged']} unchanged, {counts['failed']} failed")
-    if final["errorsUrl"]:
-        click.echo(f"lines with errors: {final['errorsUrl']}")
-    if final["status"] != "success":
+    click.echo(f"import {row.id}: {final.status} — {final.updated} updated, "
+               f"{final.unchanged} unchanged, {final.failed} failed")
+    if final.failed:
+        click.echo(f"lines with errors: {errors_url(final.id)}")
+    if final.status != "success":
         raise SystemExit(1)
 
 
@@ -61,17 +63,16 @@ def _mapping(maps: tuple[str, ...]) -> dict[str, str | None] | None:
     return mapping or None
 
 
-def _follow(hub: Hub, import_id: int) -> dict:
+def _follow(hub: Hub, import_id: int) -> CsvImport:
     """Poll the import row, drawing processed bytes against the file size."""
     hint_at = time.monotonic() + QUEUED_HINT_SECONDS
     with click.progressbar(length=100, label=f"import {import_id}") as bar:
         while True:
-            with hub.uow() as uow:
-                current = svc.import_dict(svc.get_import(uow.session, import_id))
-            bar.update(int(current["progress"]["percent"]) - bar.pos)
-            if current["status"] in IMPORT_FINISHED:
+            current = svc.read_import(hub, import_id)
+            bar.update(int(import_progress(current)["percent"]) - bar.pos)
+            if current.status in IMPORT_FINISHED:
                 return current
-            if current["status"] == IMPORT_QUEUED and time.monotonic() > hint_at:
+            if current.status == IMPORT_QUEUED and time.monotonic() > hint_at:
                 click.echo("\nstill queued: is a worker running? (Ctrl-C stops waiting, not the "
                            "import)", err=True)
                 hint_at = float("inf")  # say it once

@@ -9,10 +9,10 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from hub.cli import hub_of_app
+from hub.context import current_hub
 from hub.errors import HubError
 from hub.recipes import LoadOptions, check_recipe_dir, check_recipe_file, evaluate, run_all_tests
-from hub.services.recipes.store import database_catalog
+from hub.services.recipes.store import read_catalog
 
 
 @click.group(cls=AppGroup)
@@ -22,12 +22,10 @@ def recipes() -> None:
 
 def _options(strict: bool) -> LoadOptions:
     """With the database reachable, workflows and users are checked too (warnings)."""
-    hub = hub_of_app()
+    hub = current_hub()
     connections = hub.connections.connectors_by_name()
     try:
-        with hub.uow() as uow:
-            return LoadOptions(catalog=database_catalog(uow.session), strict=strict,
-                               connections=connections)
+        return LoadOptions(catalog=read_catalog(hub), strict=strict, connections=connections)
     except HubError as exc:
         click.echo(f"note: database not reachable ({exc.code}); workflows and users not checked",
                    err=True)
@@ -43,7 +41,7 @@ def _options(strict: bool) -> LoadOptions:
 def validate(paths: tuple[Path, ...], strict: bool) -> None:
     """Check recipe files or folders (default: HUB_RECIPES_DIR); exit status 1 on errors."""
     options = _options(strict)
-    targets = paths or (Path(hub_of_app().settings.recipes_dir),)
+    targets = paths or (Path(current_hub().settings.recipes_dir),)
     problems: list = []
     count = 0
     for target in targets:
@@ -70,7 +68,7 @@ def test_command(name: str | None, event_file: Path | None, run_all: bool) -> No
     """Evaluate recipe NAME on EVENT_FILE (prints trace and plan), or run all test cases.
 
     Works without a database, so integrators can run it in their own CI."""
-    loaded = check_recipe_dir(hub_of_app().settings.recipes_dir, options=LoadOptions())
+    loaded = check_recipe_dir(current_hub().settings.recipes_dir, options=LoadOptions())
     if any(p.is_error for p in loaded.problems):
         for problem in loaded.problems:
             click.echo(str(problem), err=True)
@@ -100,7 +98,7 @@ def _run_cases(recipes, name: str | None) -> None:  # type: ignore[no-untyped-de
 @recipes.command()
 def reload() -> None:
     """Reload recipes from HUB_RECIPES_DIR now and record new versions."""
-    loaded = hub_of_app().recipes.reload(force=True)
+    loaded = current_hub().recipes.reload(force=True)
     for problem in loaded.problems:
         click.echo(str(problem))
     state = "refused (previous set kept)" if loaded.refused else "loaded"

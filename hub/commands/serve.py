@@ -17,8 +17,8 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from hub.broker import ensure_folders
-from hub.cli import hub_of_app
+from hub.broker import BULK_QUEUE, QUEUE, ensure_folders
+from hub.context import current_hub
 
 # Threads, not sync workers: a slow client (a trickled upload, a long download) holds one thread of
 # sixteen instead of one worker of two, and /healthz keeps answering beside 200 exports. The
@@ -33,8 +33,10 @@ def _commands(port: int, workers: int) -> dict[str, list[str]]:
     return {
         "web": [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers",
                 str(workers), *GUNICORN_OPTIONS, "--access-logfile", "-", "wsgi:app"],
+        # Both queues: webhook events and ticks, and imports and replays (on SQLite an import is
+        # one task, so one of the two processes stays free for webhooks).
         "worker": [str(bin_dir / "celery"), "-A", "worker.app:celery", "worker", "--beat",
-                   "--loglevel", "INFO", "--concurrency", "2",
+                   "--queues", f"{QUEUE},{BULK_QUEUE}", "--loglevel", "INFO", "--concurrency", "2",
                    "--schedule", "var/celerybeat-schedule"],
     }
 
@@ -45,7 +47,7 @@ def _commands(port: int, workers: int) -> dict[str, list[str]]:
 @click.option("--web-workers", type=int, default=2, show_default=True)
 def serve(port: int | None, web_workers: int) -> None:
     """Start the web server, a Celery worker and beat, and supervise them."""
-    settings = hub_of_app().settings
+    settings = current_hub().settings
     ensure_folders(settings)
     Path("var").mkdir(exist_ok=True)
     metrics_dir = Path("var/prometheus")  # gunicorn workers add their counters up here

@@ -11,7 +11,7 @@ import requests
 import stripe
 from flask.cli import with_appcontext
 
-from hub.cli import hub_of_app
+from hub.context import current_hub
 
 TIMEOUT_SECONDS = 10
 # Our vocabulary → a Stripe PaymentMethod type that maps back to it.
@@ -27,7 +27,7 @@ STRIPE_TYPE = {"card": "card", "sepa_debit": "sepa_debit", "ach_debit": "us_bank
 @with_appcontext
 def try_webhook(customer: str, method: str, url: str | None) -> None:
     """Post a signed Stripe customer.created event whose default payment method is METHOD."""
-    settings = hub_of_app().settings
+    settings = current_hub().settings
     secret = settings.env.get("HUB_STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise click.ClickException("HUB_STRIPE_WEBHOOK_SECRET is not set: run `hub init-env` to write "

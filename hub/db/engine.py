@@ -99,10 +99,3 @@ class Database:
         self.engine.dispose()
         if self._read_engine is not None:
             self._read_engine.dispose()
-
-    def after_fork(self) -> None:
-        """In a forked child: forget the pooled connections inherited from the parent, without
-        closing them (they are the parent's sockets); the child opens its own."""
-        self.engine.dispose(close=False)
-        if self._read_engine is not None:
-            self._read_engine.dispose(close=False)

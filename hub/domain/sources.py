@@ -23,6 +23,9 @@ RANK: dict[str, int] = {
 
 # Salesforce is the source of truth for account managers only.
 FIELDS_ALLOWED: dict[str, tuple[str, ...] | None] = {Source.SALESFORCE: ("account_managers",)}
+# Sources whose account managers become users when no user has the email yet: a CRM owner is a
+# colleague already, not someone to invite.
+CREATES_MISSING_USERS = frozenset({Source.SALESFORCE})
 
 
 def rank(source: str | None) -> int:
@@ -34,6 +37,15 @@ def is_source(value: str) -> bool:
     return value in RANK
 
 
+def fields_allowed(source: str) -> tuple[str, ...] | None:
+    """The only fields a source may write, or None when it may write any."""
+    return FIELDS_ALLOWED.get(source)
+
+
 def may_write(source: str, field: str) -> bool:
-    allowed = FIELDS_ALLOWED.get(source)
+    allowed = fields_allowed(source)
     return allowed is None or field in allowed
+
+
+def creates_missing_users(source: str) -> bool:
+    return source in CREATES_MISSING_USERS

@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
+from connectors import registry
+from hub.domain.sources import Source
+from hub.errors import ConfigError
 from hub.recipes.actions import ACTIONS
 from hub.recipes.conditions import compile_condition
 from hub.recipes.fields import compile_getter, default_fields
@@ -82,7 +85,7 @@ def build_recipe(doc: YamlMap, *, file: str, text: str, problems: ProblemList,
 
 
 def default_source(trigger: Trigger, connections: Mapping[str, str] | None = None) -> str:
-    """`salesforce` for recipes a Salesforce connector or connection triggers, else `api`.
+    """The `default_source` of the connector class that triggers the recipe, else `api`.
 
     A connection's connector comes from `connections` (name -> connector); without it, the
     default connections are named after their connector (DESIGN.md).
@@ -91,7 +94,16 @@ def default_source(trigger: Trigger, connections: Mapping[str, str] | None = Non
     if connector is None and trigger.connection is not None:
         known = connections or {}
         connector = known.get(trigger.connection, trigger.connection)
-    return "salesforce" if connector == "salesforce" else "api"
+    return connector_source(connector) if connector is not None else str(Source.API)
+
+
+def connector_source(connector: str) -> str:
+    """A connector's default source; `api` when it cannot be loaded: a misspelt name is
+    reported by validation, a missing SDK when its connection is used."""
+    try:
+        return str(registry.get_connector_class(connector).default_source)  # text, as YAML gives it
+    except ConfigError:
+        return str(Source.API)
 
 
 def _trigger(spec: YamlMap) -> Trigger:

@@ -13,11 +13,6 @@ from hub.errors import ValidationFailed
 ERROR = "error"
 WARNING = "warning"
 
-# Mirrors the precedence table in DESIGN.md (Sources and precedence); the assignment service
-# enforces it, the recipe loader only needs it to refuse a recipe that declares a higher source.
-SOURCE_RANK: Mapping[str, int] = {"salesforce": 4, "api": 3, "smart_rule": 2, "csv": 1, "manual": 1}
-RECIPE_SOURCES: tuple[str, ...] = ("salesforce", "api", "smart_rule")
-
 Event: TypeAlias = Mapping[str, Any]
 Snapshot: TypeAlias = Mapping[str, Any] | None
 TraceEntry: TypeAlias = dict[str, Any]

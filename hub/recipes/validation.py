@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from hub.domain.payment_methods import VOCABULARY
+from hub.domain.sources import creates_missing_users, fields_allowed, may_write, rank
 from hub.errors import ConfigError
 from hub.recipes.builder import known_connectors
 from hub.recipes.conditions import iter_conditions
 from hub.recipes.fields import SNAPSHOT, FieldCatalog, default_fields
 from hub.recipes.model import (
     ERROR,
-    SOURCE_RANK,
     WARNING,
     Action,
     Condition,
@@ -29,7 +29,6 @@ from hub.recipes.model import (
 
 PAYMENT_METHOD = "customer.payment_method"
 _ENUM_OPERATORS = ("equals", "not_equals", "in", "not_in")
-_SALESFORCE_WRITES = ("account_managers",)
 
 
 class Catalog(Protocol):
@@ -160,16 +159,15 @@ def _check_payment_method_coverage(recipe: Recipe, problems: ProblemList, severi
 
 def _check_source(recipe: Recipe, problems: ProblemList) -> None:
     line = recipe.key_lines.get("source")
-    if SOURCE_RANK[recipe.source] > SOURCE_RANK[recipe.default_source]:
+    if rank(recipe.source) > rank(recipe.default_source):
         problems.error(line, f"source {recipe.source!r} ranks above this recipe's default "
                              f"{recipe.default_source!r} (from its trigger); a recipe may only "
                              "lower its source, e.g. to smart_rule")
-    if recipe.source != "salesforce":
-        return
+    allowed = ", ".join(name.replace("_", " ") for name in fields_allowed(recipe.source) or ())
     for step in iter_steps(recipe.steps):
-        if isinstance(step, Action) and step.field and step.field not in _SALESFORCE_WRITES:
-            problems.error(step.line, f"{step.name} writes {step.field}, but source salesforce "
-                                      "may write account managers only; declare source: api")
+        if isinstance(step, Action) and step.field and not may_write(recipe.source, step.field):
+            problems.error(step.line, f"{step.name} writes {step.field}, but source {recipe.source} "
+                                      f"may write {allowed} only; declare source: api")
 
 
 def _check_trigger(recipe: Recipe, problems: ProblemList, severity: str,
@@ -244,8 +242,8 @@ def _all_conditions(recipe: Recipe) -> Iterator[Condition]:
 def missing_targets(plan: Iterable[PlannedUpdate], catalog: Catalog) -> list[dict[str, Any]]:
     """Workflows and users a plan names that do not exist.
 
-    Account managers planned with source salesforce are left out: the Salesforce owner becomes
-    the account manager even when no user has that email yet (the service creates the user).
+    Account managers planned by a source that creates missing users (the CRM's owners) are left
+    out: the owner becomes the account manager even when no user has that email yet.
     """
     missing = []
     for update in plan:
@@ -270,7 +268,7 @@ def _targets(update: PlannedUpdate) -> list[tuple[str, Any]]:
         ((kind, target),) = update.value.items()
         return [("workflow" if kind == "name" else "workflow_id", target)]
     if update.field == "account_managers" and update.op != "remove":
-        if update.source == "salesforce":
+        if creates_missing_users(update.source):
             return []
         emails = update.value if isinstance(update.value, list) else [update.value]
         return [("user", email) for email in emails]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from hub.db.models import Customer, User, Workflow
 from hub.db.types import utcnow
 from hub.services.assignment import AssignmentService, Cause, FieldWrite
+from hub.services.hub import Hub
 
 WORKFLOWS = [
     ("wf_card", "Card payers", "Automatic card retries, then a gentle reminder."),
@@ -42,6 +43,14 @@ CUSTOMERS = [
     ("cus_demo_hooli", "Hooli", "billing@hooli.example", "usd", "ach_debit", "wf_standard",
      [], {}),
 ]
+
+
+def seed_demo(hub: Hub) -> dict[str, int]:
+    """`hub demo`: the demo data in one unit of work; how many of each kind were created."""
+    with hub.uow() as uow:
+        created = load_demo(uow.session)
+        uow.commit()
+    return created
 
 
 def load_demo(session: Session) -> dict[str, int]:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
+from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -70,6 +71,19 @@ def get_row(session: Session, model: type[Row], ident: Any, *, lock: bool = Fals
     if row is None:
         name = getattr(model, "__tablename__", model.__name__).rstrip("s").replace("_", " ")
         raise NotFound(f"{name} {ident} not found")
+    return row
+
+
+def fully_loaded(session: Session, row: Row) -> Row:
+    """``row`` with everything it maps loaded, to be read after the unit of work closes.
+
+    close() detaches the rows, and a detached row cannot load what the session expired (the
+    assignment service expires the customers it writes around the ORM). Reloaded inside the
+    transaction, so the row shows what the commit makes durable (or, in a dry run, what the
+    transaction saw before it rolled back)."""
+    if inspect(row).unloaded:
+        session.flush()  # refresh() discards changes not yet flushed
+        session.refresh(row)
     return row
 
 

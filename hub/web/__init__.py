@@ -8,6 +8,8 @@ import threading
 
 from flask import Flask
 
+from hub.context import hub_of
+
 log = logging.getLogger(__name__)
 
 
@@ -15,7 +17,7 @@ def register_web(app: Flask) -> None:
     from hub.web import api, errors, health, metrics, webhooks
     from hub.web.throttle import Slots
 
-    settings = app.extensions["hub"].settings
+    settings = hub_of(app).settings
     app.extensions["export_slots"] = Slots("CSV exports", settings.exports_at_once)
     errors.register(app)
     metrics.register(app)
@@ -41,7 +43,7 @@ def prepare_server_process(app: Flask) -> threading.Thread:
     A failure to load is only logged: the first request that needs the recipes tries again."""
     def load_then_freeze() -> None:
         try:
-            app.extensions["hub"].recipes.current()
+            hub_of(app).recipes.current()
         except Exception:  # the database may not be up yet; nothing depends on this thread
             log.warning("could not load the recipes at start-up; the first request will", exc_info=True)
         gc.freeze()

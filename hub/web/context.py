@@ -1,4 +1,7 @@
-"""Request helpers: the wired Hub, the caller, the JSON body, paging; authorisation by role."""
+"""Request helpers: the caller, the JSON body, paging; authorisation by role.
+
+The wired Hub is ``hub.context.current_hub`` (one for the web, the CLI and the worker).
+"""
 
 from __future__ import annotations
 
@@ -7,17 +10,13 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 
 from connectors._limits import check_payload
+from hub.context import current_hub
 from hub.errors import MalformedBody, PermissionDenied, ValidationFailed
 from hub.services.assignment import Cause
 from hub.services.directory.keys import Principal, authenticate
-from hub.services.hub import Hub
-
-
-def current_hub() -> Hub:
-    return current_app.extensions["hub"]
 
 
 def principal() -> Principal:
@@ -31,10 +30,7 @@ def bearer_token() -> str | None:
 
 
 def authenticate_request() -> None:
-    raw = bearer_token()
-    hub = current_hub()
-    with hub.uow(read_only=True) as uow:  # every API request: never behind a writer on SQLite
-        g.principal = authenticate(uow.session, raw, hub.settings.admin_api_key)
+    g.principal = authenticate(current_hub(), bearer_token())
 
 
 def require(*roles: str) -> Callable:

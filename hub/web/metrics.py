@@ -18,13 +18,11 @@ from flask import Blueprint, Flask, Response, current_app, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
-from sqlalchemy import func, select
 
-from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
-from hub.db.models import inbox as inbox_status
-from hub.db.types import utcnow
+from hub.context import current_hub, hub_of
 from hub.errors import AuthenticationRequired
 from hub.services.hub import Hub
+from hub.services.queries.gauges import count_database
 from hub.web.context import bearer_token
 
 bp = Blueprint("metrics", __name__)
@@ -67,19 +65,14 @@ class DatabaseGauges:
         refused = GaugeMetricFamily("hub_security_events", "Refused webhooks by connection and kind",
                                     labels=["connection", "kind"])
         lag = GaugeMetricFamily("hub_queue_lag_seconds", "Age of the oldest event waiting to be processed")
-        with self.hub.uow() as uow:
-            s = uow.session
-            for status, n in s.execute(select(RecipeRun.status, func.count()).group_by(RecipeRun.status)):
-                runs.add_metric([status], n)
-            for conn, status, n in s.execute(select(InboxEvent.connection, InboxEvent.status, func.count())
-                                             .group_by(InboxEvent.connection, InboxEvent.status)):
-                inbox.add_metric([conn, status], n)
-            for conn, kind, n in s.execute(select(SecurityEvent.connection, SecurityEvent.kind, func.count())
-                                           .group_by(SecurityEvent.connection, SecurityEvent.kind)):
-                refused.add_metric([conn, kind], n)
-            oldest = s.scalar(select(func.min(InboxEvent.received_at)).where(
-                InboxEvent.status.in_((inbox_status.RECEIVED, inbox_status.RETRYING))))
-        lag.add_metric([], (utcnow() - oldest).total_seconds() if oldest else 0.0)
+        counts = count_database(self.hub)
+        for status, n in counts.runs:
+            runs.add_metric([status], n)
+        for conn, status, n in counts.inbox:
+            inbox.add_metric([conn, status], n)
+        for conn, kind, n in counts.refused:
+            refused.add_metric([conn, kind], n)
+        lag.add_metric([], counts.queue_lag_seconds)
         usable = GaugeMetricFamily("hub_connection_usable",
                                    "1 when a connection's settings are valid, 0 when it is misconfigured",
                                    labels=["connection"])
@@ -109,7 +102,7 @@ class RecipeGauges:
 
 
 def register(app: Flask) -> None:
-    app.extensions["metrics"] = Metrics(app.extensions["hub"])
+    app.extensions["metrics"] = Metrics(hub_of(app))
 
     @app.before_request
     def _start() -> None:
@@ -128,7 +121,7 @@ def count_webhook(connection: str, outcome: str) -> None:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    required = current_app.extensions["hub"].settings.metrics_key
+    required = current_hub().settings.metrics_key
     if required and not hmac.compare_digest((bearer_token() or "").encode(), required.encode()):
         raise AuthenticationRequired("/metrics needs Authorization: Bearer <HUB_METRICS_KEY>")
     return Response(current_app.extensions["metrics"].exposition(), mimetype=CONTENT_TYPE_LATEST)

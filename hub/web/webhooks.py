@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, request
 
 from connectors.base import WebhookRequest
-from hub.db.types import utcnow
+from hub.context import current_hub
 from hub.services.ingest.inbox import ingest
-from hub.web.context import current_hub
 from hub.web.metrics import count_webhook
 
 bp = Blueprint("webhooks", __name__)
@@ -18,7 +19,7 @@ def receive(connection: str) -> Response:
     webhook = WebhookRequest(
         body=request.get_data(cache=False),
         headers={k.lower(): v for k, v in request.headers.items()},
-        received_at=utcnow(),
+        received_at=datetime.now(UTC),
     )
     result = ingest(current_hub(), connection, webhook, request.remote_addr)
     count_webhook(connection, result.outcome)

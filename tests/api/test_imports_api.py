@@ -10,10 +10,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from hub.db.models import CsvImport, ImportFileChunk
-from hub.services.imports.upload import process_import
+from hub.db.models import CsvImport, ImportFilePiece
 from hub.services.directory.keys import create_key
 from tests.factories import make_customer, make_user, make_workflow
+from tests.import_workers import run_import_tasks
 
 GOOD = b"External Id,Account manager email,Workflow name\r\ncus_1,ann@example.com,Standard\r\n"
 
@@ -36,7 +36,7 @@ def post(client, headers, body: bytes | None, filename="assign.csv", **form):  #
 def stored(hub) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     with hub.uow() as uow:
         return (uow.session.scalar(select(func.count()).select_from(CsvImport)),
-                uow.session.scalar(select(func.count()).select_from(ImportFileChunk)))
+                uow.session.scalar(select(func.count()).select_from(ImportFilePiece)))
 
 
 def test_an_upload_is_stored_queued_and_enqueued(client, admin, seeded, queue):  # type: ignore[no-untyped-def]
@@ -111,7 +111,7 @@ def test_an_upload_larger_than_the_api_body_limit_is_accepted(client, admin, see
     assert r.status_code == 202, r.json
     assert r.json["progress"]["totalBytes"] == len(body)
     assert stored(seeded) == (1, 2)  # two 1 MiB pieces
-    assert process_import(seeded, r.json["id"]) == "success"
+    assert run_import_tasks(seeded, r.json["id"]) == "success"
     # The larger limit belongs to the upload only: other endpoints keep the API's own.
     big_json = {"externalId": "x" * (seeded.settings.max_request_bytes + 10)}
     assert client.post("/api/v1/customers", json=big_json, headers=admin).status_code == 413
@@ -142,7 +142,7 @@ def test_a_mapping_names_the_columns_to_read(client, admin, seeded):  # type: ig
     assert r.status_code == 202, r.json
     assert r.json["columns"] == {"external_id": "Ref", "account_manager_emails": "Owner",
                                  "workflow_name": "Plan"}
-    assert process_import(seeded, r.json["id"]) == "success"
+    assert run_import_tasks(seeded, r.json["id"]) == "success"
     found = client.get("/api/v1/customers/external:cus_1", headers=admin).json
     assert found["dunningPlanId"] == "wf_std" and found["accountManagers"] == ["ann@example.com"]
 
@@ -180,7 +180,7 @@ def test_errors_csv_keeps_the_original_cells_and_defuses_formulas(client, admin,
             "Standard;relancé;cus_1\r\n").encode("cp1252")
     r = post(client, admin, body)
     assert r.json["encoding"] == "cp1252"
-    assert process_import(seeded, r.json["id"]) == "error"
+    assert run_import_tasks(seeded, r.json["id"]) == "error"
     download = client.get(f"/api/v1/imports/{r.json['id']}/errors.csv", headers=admin)
     assert download.headers["Content-Disposition"] == (
         f"attachment; filename=import-{r.json['id']}-errors.csv")
@@ -198,7 +198,7 @@ def test_errors_csv_is_whole_with_its_length_or_a_clear_error(client, admin, see
     from hub.services.imports import upload as imports_svc
 
     r = post(client, admin, b"External Id,Workflow name\r\ncus_nobody,Standard\r\ncus_none,Standard\r\n")
-    assert process_import(seeded, r.json["id"]) == "error"
+    assert run_import_tasks(seeded, r.json["id"]) == "error"
     url = f"/api/v1/imports/{r.json['id']}/errors.csv"
     whole = client.get(url, headers=admin)
     assert whole.status_code == 200 and whole.content_length == len(whole.data)

@@ -72,8 +72,8 @@ class Stack:
         self.processes.append(process)
         return self.url
 
-    def worker(self, concurrency: int = 2, beat: bool = True):  # type: ignore[no-untyped-def]
-        process = start_worker(self.env, self.log_dir, concurrency=concurrency, beat=beat)
+    def worker(self, concurrency: int = 2, beat: bool = True, **options: Any):  # type: ignore[no-untyped-def]
+        process = start_worker(self.env, self.log_dir, concurrency=concurrency, beat=beat, **options)
         self.processes.append(process)
         return process
 

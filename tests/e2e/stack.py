@@ -17,6 +17,8 @@ from pathlib import Path
 
 import requests
 
+from hub.broker import BULK_QUEUE, QUEUE
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
@@ -83,9 +85,14 @@ def start_web(env: dict[str, str], log_dir: Path, workers: int = 2, port: int | 
 
 
 def start_worker(env: dict[str, str], log_dir: Path, concurrency: int = 2, beat: bool = True,
-                 name: str = "worker") -> Process:
+                 name: str = "worker", prefetch: int | None = None) -> Process:
+    """A Celery worker consuming both queues, as `hub serve` starts it; `prefetch` 1 makes each
+    process take one message at a time (the bulk workers of docker-compose.yml)."""
     args = [str(BIN / "celery"), "-A", "worker.app:celery", "worker", "--loglevel", "INFO",
-            "--concurrency", str(concurrency), "--hostname", f"{name}-{time.time_ns()}@%h"]
+            "--queues", f"{QUEUE},{BULK_QUEUE}", "--concurrency", str(concurrency),
+            "--hostname", f"{name}-{time.time_ns()}@%h"]
+    if prefetch is not None:
+        args += ["--prefetch-multiplier", str(prefetch)]
     if beat:
         args += ["--beat", "--schedule", str(log_dir / f"beat-{time.time_ns()}")]
     return Process(name, args, env, log_dir)

@@ -90,3 +90,28 @@ def test_try_webhook_command_drives_the_running_hub(embedded_env, tmp_path):  # 
     finally:
         worker.stop()
         web.stop()
+
+
+def test_an_import_is_applied_by_the_embedded_worker_from_the_bulk_queue(embedded_env, tmp_path):  # type: ignore[no-untyped-def]
+    # Imports travel on a queue of their own; `hub serve`'s one worker consumes both queues
+    # (on SQLite it applies the parts in turn inside the import task).
+    serve, url = start_serve(embedded_env, tmp_path)
+    admin = {"Authorization": "Bearer embedded-admin"}
+    try:
+        body = b"External Id,Workflow name\r\ncus_demo_acme,Standard\r\ncus_demo_nobody,Standard\r\n"
+        response = requests.post(f"{url}/api/v1/imports", headers=admin, timeout=10,
+                                 files={"file": ("assign.csv", body, "text/csv")})
+        assert response.status_code == 202, response.text
+        location = f"{url}/api/v1/imports/{response.json()['id']}"
+
+        def status() -> str:
+            return requests.get(location, headers=admin, timeout=5).json()["status"]
+
+        wait_until(lambda: status() not in ("queued", "running"), 60, what="the import to finish")
+        done = requests.get(location, headers=admin, timeout=5).json()
+        assert (done["status"], done["counts"]) == ("error", {"updated": 1, "unchanged": 0, "failed": 1})
+        acme = requests.get(f"{url}/api/v1/customers/external:cus_demo_acme", headers=admin, timeout=5)
+        assert acme.json()["dunningPlanId"] == "wf_standard"
+        assert serve.proc.poll() is None, serve.tail()
+    finally:
+        serve.stop()

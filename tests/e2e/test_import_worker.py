@@ -1,6 +1,7 @@
-"""A CSV import through the real processes: gunicorn takes the upload, a Celery worker (prefork,
-PostgreSQL, Redis) applies it in parts side by side, each part in a process of its own (forked from the prefork
-child, which multiprocessing would refuse) with its own connection."""
+"""A CSV import through the real processes: gunicorn takes the upload, Celery workers (prefork,
+PostgreSQL, Redis) apply it: the import task hands each part to a part task of its own, and the
+parts run side by side wherever a worker process is free, each with its own connection.
+"""
 
 from __future__ import annotations
 
@@ -37,28 +38,29 @@ def csv_body() -> bytes:
     return ("\ufeff" + "\r\n".join(rows) + "\r\n").encode("utf-8")
 
 
-def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack_factory, redis_server):  # type: ignore[no-untyped-def]
-    stack = stack_factory(f"redis://127.0.0.1:{redis_server.port}/5")
-    hub = stack.hub
-    seed(hub)
-    url = stack.web(workers=1)
-    worker = stack.worker(concurrency=2)
-    admin = {"Authorization": "Bearer e2e-admin"}
-    response = requests.post(f"{url}/api/v1/imports", headers=admin, timeout=30,
+ADMIN = {"Authorization": "Bearer e2e-admin"}
+
+
+def upload_and_wait(url: str) -> dict:  # type: ignore[type-arg]
+    response = requests.post(f"{url}/api/v1/imports", headers=ADMIN, timeout=30,
                              files={"file": ("assign.csv", csv_body(), "text/csv")})
     assert response.status_code == 202, response.text
     location = f"{url}/api/v1/imports/{response.json()['id']}"
 
     def finished() -> bool:
-        return requests.get(location, headers=admin, timeout=10).json()["status"] not in (
+        return requests.get(location, headers=ADMIN, timeout=10).json()["status"] not in (
             "queued", "running")
 
     wait_until(finished, 120, every=0.5, what="the import to finish")
-    done = requests.get(location, headers=admin, timeout=10).json()
+    done = requests.get(location, headers=ADMIN, timeout=10).json()
+    errors = requests.get(f"{location}/errors.csv", headers=ADMIN, timeout=10).text
+    assert "imp_missing" in errors and "The customer was not found" in errors
+    return done
+
+
+def assert_every_line_applied_once(hub, done: dict) -> None:  # type: ignore[no-untyped-def, type-arg]
     assert done["status"] == "error"
     assert done["counts"] == {"updated": LINES, "unchanged": 0, "failed": 1}
-    errors = requests.get(f"{location}/errors.csv", headers=admin, timeout=10).text
-    assert "imp_missing" in errors and "The customer was not found" in errors
     with hub.uow() as uow:
         history = uow.session.scalar(select(func.count(AssignmentHistory.id)).where(
             AssignmentHistory.cause_type == "import_line"))
@@ -71,14 +73,49 @@ def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack
             ("account_managers", "csv"), ("workflow", "csv")]
         assert [u.email for u in owned.account_managers] == [
             "e2e.one@example.com", "e2e.two@example.com"]
-    # Each part ran in a process of its own, forked from the prefork child that ran the task.
-    done_lines = re.findall(r"import part (\d) done in process (\d+) \(forked from (\d+)\)",
-                            worker.log_path.read_text(errors="replace"))
-    # The sweeper may publish the import a second time as the worker starts: that run's parts
-    # also log, then it steps aside ("superseded"). Whichever ran them, one prefork child forked
-    # a process per part.
-    parts_by_parent: dict[str, dict[str, str]] = {}
-    for part, process, parent in done_lines:
-        parts_by_parent.setdefault(parent, {})[part] = process
-    assert any(set(parts) == {"0", "1"} and len({*parts.values(), parent}) == 3
-               for parent, parts in parts_by_parent.items()), worker.tail()
+
+
+def parts_ended(worker, import_id: int) -> list[tuple[str, str, str]]:  # type: ignore[no-untyped-def]
+    """(part, process id, what the part task answered) for each part task the worker ran to its
+    end: "running" while another part was left, the import's status for the last one."""
+    return re.findall(rf"import {import_id}: part (\d) of 2 ended in process (\d+): (\w+)",
+                      worker.log_path.read_text(errors="replace"))
+
+
+def test_an_import_runs_in_parts_in_the_worker_and_applies_every_line_once(stack_factory, redis_server):  # type: ignore[no-untyped-def]
+    stack = stack_factory(f"redis://127.0.0.1:{redis_server.port}/5")
+    seed(stack.hub)
+    url = stack.web(workers=1)
+    worker = stack.worker(concurrency=2)
+
+    done = upload_and_wait(url)
+
+    assert_every_line_applied_once(stack.hub, done)
+    # The sweeper may publish the import a second time as the worker starts: that run's part
+    # tasks step aside ("superseded") once the next run has claimed it. The last run's parts
+    # both ended, one of them closing the import.
+    ended = [(part, answer) for part, _, answer in parts_ended(worker, done["id"])
+             if answer != "superseded"]
+    assert sorted(part for part, _ in ended) == ["0", "1"], worker.tail()
+    assert sorted(answer for _, answer in ended) == ["error", "running"]
+
+
+def test_the_parts_of_one_import_are_processed_by_two_worker_processes(stack_factory, redis_server):  # type: ignore[no-untyped-def]
+    # Two workers of one process each, taking one message at a time (docker-compose.yml's bulk
+    # workers): while one runs the import task, the other takes the first part; the second
+    # part goes to whichever is free next. No beat, so no sweeper publishes the import twice.
+    stack = stack_factory(f"redis://127.0.0.1:{redis_server.port}/7")
+    seed(stack.hub)
+    url = stack.web(workers=1)
+    workers = [stack.worker(concurrency=1, beat=False, prefetch=1, name=f"worker{n}") for n in (1, 2)]
+    wait_until(lambda: all(" ready." in w.log_path.read_text(errors="replace") for w in workers),
+               60, what="both workers")
+
+    done = upload_and_wait(url)
+
+    assert_every_line_applied_once(stack.hub, done)
+    ended = [parts_ended(worker, done["id"]) for worker in workers]
+    assert [len(parts) for parts in ended] == [1, 1], [w.tail() for w in workers]
+    assert sorted(parts[0][0] for parts in ended) == ["0", "1"]  # one part in each worker
+    assert ended[0][0][1] != ended[1][0][1]  # two processes
+    assert sorted(parts[0][2] for parts in ended) == ["error", "running"]  # the last one closed it

@@ -1,5 +1,9 @@
 """CSV assignment imports end to end through the real endpoints: export → edit → import, every
-message, precedence, resuming after a crash, redelivery, the sweeper and the notification."""
+message, precedence, resuming after a crash, redelivery, the sweeper and the notification.
+
+The worker's tasks run in the test's process (tests/import_workers.py): the import task, then on
+PostgreSQL each part task it handed out.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ import csv
 import io
 import json
 import logging
-import os
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,13 +19,16 @@ import requests
 import responses
 from sqlalchemy import func, select, update
 
-from hub.db.models import AssignmentHistory, CsvImport, ImportFileChunk
-from hub.db.types import utcnow
 from hub.csvfile.reader import ImportLine
+from hub.db.models import AssignmentHistory, CsvImport, ImportFilePiece
+from hub.db.types import utcnow
+from hub.queue import PROCESS_IMPORT, PROCESS_IMPORT_PART
 from hub.services.imports import run as imports_run
-from hub.services.imports.upload import enqueue_stalled_imports, process_import
 from hub.services.imports.parts import part_of
+from hub.services.imports.run import process_import_part
+from hub.services.imports.upload import enqueue_stalled_imports, process_import
 from tests.factories import make_customer, make_user, make_workflow
+from tests.import_workers import run_import_tasks
 
 NOTIFY_URL = "https://hooks.example.com/services/T000/B000"
 
@@ -55,7 +61,7 @@ def upload(client, admin, body: bytes, filename="assign.csv", mapping=None):  # 
 def run_import(client, admin, hub, body: bytes, **kwargs) -> dict:  # type: ignore[no-untyped-def]
     response = upload(client, admin, body, **kwargs)
     assert response.status_code == 202, response.json
-    process_import(hub, response.json["id"])
+    run_import_tasks(hub, response.json["id"])
     return client.get(f"/api/v1/imports/{response.json['id']}", headers=admin).json
 
 
@@ -104,7 +110,7 @@ def test_export_edit_in_a_spreadsheet_and_import_applies_good_lines_and_reports_
     assert response.json["status"] == "queued" and response.json["delimiter"] == ";"
     assert queue.sent == [("hub.process_import", (response.json["id"],))]
     import_id = response.json["id"]
-    assert process_import(seeded, import_id) == "error"
+    assert run_import_tasks(seeded, import_id) == "error"
 
     result = client.get(f"/api/v1/imports/{import_id}", headers=admin).json
     assert result["status"] == "error"
@@ -226,7 +232,7 @@ def test_a_manual_change_newer_than_the_upload_wins(client, admin, seeded):  # t
     response = upload(client, admin, csv_bytes([HEADER, ["cus_1", "", "Standard"]]))
     later = (utcnow() + timedelta(minutes=5)).isoformat()
     put(client, admin, "cus_1", {"dunningPlanId": "wf_card", "source": "manual", "occurredAt": later})
-    assert process_import(seeded, response.json["id"]) == "error"
+    assert run_import_tasks(seeded, response.json["id"]) == "error"
     [error] = errors_of(client, admin, response.json["id"])
     assert error["Error"] == "Overruled by manual (a newer change)"
     assert customer(client, admin, "cus_1")["dunningPlanId"] == "wf_card"
@@ -274,18 +280,16 @@ def test_a_crash_mid_file_resumes_after_the_last_committed_chunk(client, admin, 
 
     monkeypatch.setattr(imports_run, "apply_lines", killed_at_line_7)
     with pytest.raises(RuntimeError):
-        process_import(seeded, import_id, chunk_lines=2)
+        run_import_tasks(seeded, import_id, chunk_lines=2)
     halfway = import_row(seeded, import_id)
-    assert halfway.status == "running" and halfway.last_lines[0] == 3
-    # The second part's chunk ran beside the first part's (processes on PostgreSQL): committed
-    # whole or not at all, never half.
-    second_done = halfway.last_lines[1] == 6
-    assert halfway.processed_lines == (4 if second_done else 2)
-    assert cause_counts(seeded, import_id) == {f"{import_id}:2": 2, f"{import_id}:3": 2} | (
-        {f"{import_id}:5": 2} if second_done else {})
+    # The second part's chunk committed whole all the same: before the first part's second
+    # chunk in the one reader on SQLite, in its own part task on PostgreSQL.
+    assert halfway.status == "running" and halfway.last_lines == [3, 6]
+    assert halfway.processed_lines == 4
+    assert cause_counts(seeded, import_id) == {f"{import_id}:{n}": 2 for n in (2, 3, 5)}
 
     monkeypatch.setattr(imports_run, "apply_lines", real)
-    assert process_import(seeded, import_id, chunk_lines=2) == "error"
+    assert run_import_tasks(seeded, import_id, chunk_lines=2) == "error"
     done = import_row(seeded, import_id)
     assert (done.updated, done.unchanged, done.failed, done.attempts) == (5, 0, 1, 2)
     assert (done.processed_lines, done.last_lines) == (6, [7, 6])
@@ -308,10 +312,10 @@ def test_one_part_resumes_the_way_it_started(client, admin, seeded, monkeypatch)
     monkeypatch.setattr(imports_run, "apply_lines", killed_at_line_5)
     one_part = replace(seeded, settings=seeded.settings.with_overrides({"import_parallelism": 1}))
     with pytest.raises(RuntimeError):
-        process_import(one_part, import_id, chunk_lines=2)
+        run_import_tasks(one_part, import_id, chunk_lines=2)
     assert import_row(seeded, import_id).last_lines == [3]
     monkeypatch.setattr(imports_run, "apply_lines", real)
-    assert process_import(seeded, import_id, chunk_lines=2) == "error"  # now set to 2 parts
+    assert run_import_tasks(seeded, import_id, chunk_lines=2) == "error"  # now set to 2 parts
     assert import_row(seeded, import_id).last_lines == [7]
     assert set(cause_counts(seeded, import_id).values()) == {1, 2}  # each line once: 2 fields
     assert len(cause_counts(seeded, import_id)) == 5
@@ -319,42 +323,34 @@ def test_one_part_resumes_the_way_it_started(client, admin, seeded, monkeypatch)
 
 def test_a_redelivered_finished_import_changes_nothing(client, admin, seeded):  # type: ignore[no-untyped-def]
     import_id = upload(client, admin, SIX_LINES).json["id"]
-    assert process_import(seeded, import_id) == "error"
+    assert run_import_tasks(seeded, import_id) == "error"
     before = cause_counts(seeded, import_id)
     assert process_import(seeded, import_id) == "error"
     assert cause_counts(seeded, import_id) == before
     assert import_row(seeded, import_id).attempts == 1
     with seeded.uow() as uow:  # the file itself is gone once the import is finished
-        assert uow.session.scalar(select(func.count()).select_from(ImportFileChunk)) == 0
+        assert uow.session.scalar(select(func.count()).select_from(ImportFilePiece)) == 0
 
 
-def test_a_newer_run_takes_over_and_the_older_one_stops(client, admin, seeded, monkeypatch, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_newer_run_takes_over_and_the_older_one_stops(client, admin, seeded, monkeypatch):  # type: ignore[no-untyped-def]
     import_id = upload(client, admin, SIX_LINES).json["id"]
     real = imports_run._apply_chunk
-    second_run = tmp_path / "second-run"  # parts may be processes: they report through a file
+    second_run: list[str] = []
 
     def redelivered_meanwhile(hub, claim, *args):  # type: ignore[no-untyped-def]
-        # The first run's next chunk once one has committed; one part only starts a second worker.
-        if (claim.last_lines == (0, 0) and import_row(hub, import_id).processed_lines >= 2
-                and created(second_run)):
-            second_run.write_text(process_import(hub, import_id, chunk_lines=2))
+        # The first run's next chunk once one has committed: the import task is delivered again
+        # and runs to the end (with its part tasks) before that chunk commits.
+        if claim.last_lines == (0, 0) and import_row(hub, import_id).processed_lines >= 2 and not second_run:
+            second_run.append(run_import_tasks(hub, import_id, chunk_lines=2))
         return real(hub, claim, *args)
 
     monkeypatch.setattr(imports_run, "_apply_chunk", redelivered_meanwhile)
-    assert process_import(seeded, import_id, chunk_lines=2) == "superseded"
-    assert second_run.read_text() == "error"
+    assert run_import_tasks(seeded, import_id, chunk_lines=2) == "superseded"
+    assert second_run == ["error"]
     done = import_row(seeded, import_id)
     assert (done.updated + done.unchanged + done.failed, done.processed_lines) == (6, 6)
+    assert (done.attempts, done.finished_parts) == (2, [0, 1])
     assert set(cause_counts(seeded, import_id).values()) <= {1, 2}  # no line applied twice
-
-
-def created(path) -> bool:  # type: ignore[no-untyped-def]
-    """Create the file unless it exists, atomically across processes: True for the creator."""
-    try:
-        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        return False
-    return True
 
 
 def test_with_the_broker_down_the_import_stays_queued_until_the_sweeper_publishes_it(  # type: ignore[no-untyped-def]
@@ -370,7 +366,7 @@ def test_with_the_broker_down_the_import_stays_queued_until_the_sweeper_publishe
     assert enqueue_stalled_imports(seeded, older_than=timedelta(0)) == 1
     assert queue.sent == [("hub.process_import", (response.json["id"],))]
     assert enqueue_stalled_imports(seeded, older_than=timedelta(0)) == 0  # published once
-    assert process_import(seeded, response.json["id"]) == "error"
+    assert run_import_tasks(seeded, response.json["id"]) == "error"
 
 
 def test_the_sweeper_republishes_an_import_whose_worker_went_silent(client, admin, seeded, queue):  # type: ignore[no-untyped-def]
@@ -383,7 +379,7 @@ def test_the_sweeper_republishes_an_import_whose_worker_went_silent(client, admi
     queue.sent.clear()
     assert enqueue_stalled_imports(seeded, lost_after=timedelta(minutes=10)) == 1
     assert queue.sent == [("hub.process_import", (import_id,))]
-    assert process_import(seeded, import_id) == "error"
+    assert run_import_tasks(seeded, import_id) == "error"
     assert enqueue_stalled_imports(seeded, older_than=timedelta(0), lost_after=timedelta(0)) == 0
 
 
@@ -392,7 +388,7 @@ def test_a_quote_never_closed_further_down_fails_the_import_and_keeps_what_was_a
 ):
     body = csv_bytes([HEADER, ["cus_1", "ann@example.com", "Standard"]]) + b'cus_2,"bob@example.com\r\n'
     import_id = upload(client, admin, body).json["id"]  # the head of the file is fine
-    assert process_import(seeded, import_id, chunk_lines=1) == "failed"
+    assert run_import_tasks(seeded, import_id, chunk_lines=1) == "failed"
     result = client.get(f"/api/v1/imports/{import_id}", headers=admin).json
     assert result["message"] == ("The file could not be processed: The quoted cell that starts on "
                                  'line 3 is never closed (a missing ")')
@@ -448,13 +444,15 @@ def test_hub_import_queues_the_file_with_a_mapping(runner, seeded, tmp_path):  #
                                  "--map", "account_manager_emails=Owner", "--map", "workflow_name=plan"])
     assert result.exit_code == 0, result.output
     assert "import 1 queued" in result.output
-    assert process_import(seeded, 1) == "success"
+    assert run_import_tasks(seeded, 1) == "success"
     assert import_row(seeded, 1).requested_by.startswith("cli:")
 
 
 def test_hub_import_waits_with_a_progress_bar_until_the_worker_is_done(runner, seeded, queue, tmp_path):  # type: ignore[no-untyped-def]
+    tasks = {PROCESS_IMPORT: process_import, PROCESS_IMPORT_PART: process_import_part}
+
     def worker(task_name, *args):  # type: ignore[no-untyped-def]
-        process_import(seeded, *args)  # a worker that happens to be instantaneous
+        tasks[task_name](seeded, *args)  # a worker that happens to be instantaneous
         return True
 
     queue.enqueue = worker

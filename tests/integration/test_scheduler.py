@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
-from connectors.base import Connection, Notification
+from connectors import registry
+from connectors.base import Connection, Connector, Notification
 from hub.db.models import InboxEvent, PollCursor, RecipeRun
 from hub.db.types import utcnow
 from hub.services.ingest import polling, retention
@@ -74,6 +76,49 @@ def test_quickbooks_backfill_dedupes_against_webhooks(hub):  # type: ignore[no-u
     assert polling.backfill_quickbooks(hub) == {"quickbooks": 1}
     assert polling.backfill_quickbooks(hub) == {"quickbooks": 0}
     assert fake.asked[1] > fake.asked[0]
+
+
+class PolledPlugin(Connector):
+    """A third-party connector that can be polled: its class says so, not its vendor's name."""
+
+    name = "acmecrm"
+
+    def verify(self, request):  # type: ignore[no-untyped-def]
+        return None
+
+    def parse(self, request):  # type: ignore[no-untyped-def]
+        return []
+
+    def normalise(self, stored):  # type: ignore[no-untyped-def]
+        return []
+
+    def poll(self, since):  # type: ignore[no-untyped-def]
+        return [Notification("acme:1", "Account", T0, {"Id": "1"}, True)], T0
+
+
+class NotPolled:
+    name = "stripe"
+
+    def poll(self, since):  # type: ignore[no-untyped-def]
+        raise AssertionError("a connector whose class is not Polled is never polled")
+
+
+@pytest.fixture
+def polled_plugin():  # type: ignore[no-untyped-def]
+    registry.register(PolledPlugin.name, PolledPlugin)
+    yield
+    registry.reset()
+
+
+@pytest.mark.usefixtures("polled_plugin")
+def test_every_polled_connection_is_polled_under_its_connectors_cursor_kind(hub):  # type: ignore[no-untyped-def]
+    plugin = PolledPlugin(Connection("acme-eu", "acmecrm", {}))
+    wire(hub, {"acme-eu": plugin, "salesforce": FakeSalesforce([("001A", T0)]), "stripe": NotPolled()})
+    assert polling.poll_connections(hub) == {"acme-eu": 1, "salesforce": 1}
+    assert polling.backfill_connections(hub) == {}
+    with hub.uow() as uow:
+        kinds = sorted((c.connection, c.kind) for c in uow.session.scalars(select(PollCursor)))
+    assert kinds == [("acme-eu", "poll"), ("salesforce", "salesforce_poll")]
 
 
 def test_due_retries_are_enqueued_once_then_leased(hub, queue):  # type: ignore[no-untyped-def]

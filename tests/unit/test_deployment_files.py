@@ -1,4 +1,5 @@
-"""docker-compose.yml parses, and every command it runs exists in this project."""
+"""docker-compose.yml parses, every command it runs exists in this project, and every queue has
+workers (in compose and in `hub serve`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import yaml
 
 from hub import commands
+from hub.broker import BULK_QUEUE, QUEUE
 from hub.commands import db, demo, keys, serve  # noqa: F401  (groups the compose file runs)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,3 +43,29 @@ def test_compose_commands_exist():
         if program == "celery":
             module, attr = command[2].split(":")
             assert (ROOT / (module.replace(".", "/") + ".py")).exists() and attr == "celery"
+
+
+def consumed_queues(command: list[str]) -> set[str]:
+    """The queues a `celery ... worker` command consumes: --queues, else every declared one."""
+    if "--queues" not in command:
+        return {QUEUE, BULK_QUEUE}
+    return set(command[command.index("--queues") + 1].split(","))
+
+
+def test_every_queue_has_workers_in_compose_and_bulk_workers_take_one_message_at_a_time():
+    workers = {name: service["command"] for name, service in compose()["services"].items()
+               if service.get("command", [None])[0] == "celery" and "worker" in service["command"]}
+    consumers = {queue: [name for name, command in workers.items() if queue in consumed_queues(command)]
+                 for queue in (QUEUE, BULK_QUEUE)}
+
+    assert all(consumers.values()), consumers
+    assert BULK_QUEUE not in consumed_queues(workers["worker"])  # webhooks never wait for imports
+    for name in consumers[BULK_QUEUE]:  # so that an import's parts spread over the workers
+        command = workers[name]
+        assert command[command.index("--prefetch-multiplier") + 1] == "1", name
+
+
+def test_hub_serve_starts_a_worker_that_consumes_both_queues():
+    command = serve._commands(8000, 2)["worker"]
+
+    assert consumed_queues(command) == {QUEUE, BULK_QUEUE}

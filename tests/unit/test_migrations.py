@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, func, inspect, select, text
 from hub.bootstrap import build_hub
 from hub.config import load_settings
 from hub.db import migrate
-from hub.db.models import Base, CsvImport, Customer, ImportFileChunk
+from hub.db.models import Base, CsvImport, Customer, ImportFilePiece
 from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 
@@ -73,7 +73,8 @@ def test_upgrading_and_downgrading_keep_the_data(empty_database):  # type: ignor
         assert [(a.field, a.source, a.changed_at) for a in customer.assignments] == [
             ("workflow", "api", datetime(2026, 1, 2, 3, 4, 5, 123456, tzinfo=UTC))]
         assert uow.session.get(CsvImport, 1).last_lines == [5]  # resumes as one part
-        assert uow.session.scalar(select(func.count()).select_from(ImportFileChunk)) == 1
+        assert uow.session.get(CsvImport, 1).finished_parts == []  # which has not ended
+        assert uow.session.scalar(select(func.count()).select_from(ImportFilePiece)) == 1
     hub.db.dispose()
 
     migrate.downgrade(empty_database, INITIAL)

@@ -10,7 +10,7 @@ from hub.db.models.customers import (
     User,
     Workflow,
 )
-from hub.db.models.imports import CsvImport, ImportFileChunk, ImportLineError
+from hub.db.models.imports import CsvImport, ImportFilePiece, ImportLineError
 from hub.db.models.inbox import InboxEvent, PollCursor, SecurityEvent, WebhookDelivery
 from hub.db.models.jobs import ReplayJob
 from hub.db.models.keys import ApiKey
@@ -25,7 +25,7 @@ __all__ = [
     "Customer",
     "CustomerAccountManager",
     "FieldOwner",
-    "ImportFileChunk",
+    "ImportFilePiece",
     "ImportLineError",
     "InboxEvent",
     "PollCursor",

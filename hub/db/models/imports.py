@@ -13,7 +13,7 @@ from hub.db.models.inbox import BigId
 from hub.db.types import JSONType, UTCDateTime, utcnow
 
 # Import statuses: queued → running → success | error (at least one line failed); failed when
-# the file could not be processed to the end (see hub.services.imports.upload).
+# the file could not be processed to the end (see hub.services.imports.run).
 IMPORT_QUEUED, IMPORT_RUNNING, IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED = (
     "queued", "running", "success", "error", "failed")
 IMPORT_FINISHED = (IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED)
@@ -35,16 +35,22 @@ class CsvImport(Base):
     bytes_read: Mapped[int] = mapped_column(BigInteger, default=0)
     total_lines: Mapped[int] = mapped_column(Integer, default=0)
     processed_lines: Mapped[int] = mapped_column(Integer, default=0)
-    # Lines are split into parts by customer (hub.services.imports.run); per part, the physical
-    # line number of its last committed line: a resumed import skips each part up to there.
-    # Fixed (with the number of parts) when the import is first claimed.
+    # Lines are split into parts by customer (hub.services.imports.parts); per part, the
+    # physical line number of its last committed line: a resumed import skips each part up to
+    # there. Fixed (with the number of parts) when the import is first claimed.
     last_lines: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    # The parts that have ended (every line applied, or stopped by an error in the file), in
+    # order: parts run as tasks of their own, and the one that completes this list closes the
+    # import. A set, not a counter, so that a redelivered part task cannot count twice.
+    finished_parts: Mapped[list[int]] = mapped_column(JSONType, default=list)
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     failed: Mapped[int] = mapped_column(Integer, default=0)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Which worker run may commit chunks; a newer run takes over, the older one stops.
     claim: Mapped[str | None] = mapped_column(String(36))
+    # Why the import failed; while it runs, set by the first part whose error the file cannot
+    # get past (the import ends `failed` once the other parts have ended too).
     message: Mapped[str | None] = mapped_column(Text)
     requested_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -54,7 +60,7 @@ class CsvImport(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class ImportFileChunk(Base):
+class ImportFilePiece(Base):
     """The uploaded bytes in pieces, so any worker streams the file with flat memory."""
 
     __tablename__ = "import_files"

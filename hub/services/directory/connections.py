@@ -2,14 +2,13 @@
 
 A broken connection (invalid settings, a connector whose SDK is missing) is kept apart: its own
 webhook and events fail with ``ConnectionUnavailable`` while every other connection works, and
-``health()`` / ``describe()`` say what is wrong (names and fields only, never values).
+``health()`` / ``report()`` say what is wrong (names and fields only, never values).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from connectors import registry
 from connectors.base import Connection, Connector, CredentialStore
@@ -116,19 +115,3 @@ class Connections:
         states = {name: OK for name in report.connections}
         states.update({name: INVALID for name in report.broken})
         return dict(sorted(states.items()))
-
-    def describe(self) -> dict[str, Any]:
-        """Every connection with its state, problems and redacted settings (admins only)."""
-        report = self.report()
-        items: list[dict[str, Any]] = [
-            {"name": c.name, "connector": c.connector, "state": OK, "problems": [],
-             "config": c.redacted_config()}
-            for c in report.connections.values()
-        ]
-        items += [
-            {"name": b.name, "connector": b.connector, "state": INVALID, "problems": list(b.problems),
-             "config": None}
-            for b in report.broken.values()
-        ]
-        return {"connections": sorted(items, key=lambda item: item["name"]),
-                "problems": list(report.problems)}

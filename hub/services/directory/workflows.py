@@ -1,4 +1,8 @@
-"""Workflows (dunning plans) and users: the things assignments point at."""
+"""Workflows (dunning plans) and users: the things assignments point at.
+
+The functions taking the Hub are the API's use cases, each one unit of work (writes commit
+themselves); the ones taking a Session serve other services inside their own transaction.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import User, Workflow
 from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.services.hub import Hub
 
 USER_ROLES = ("admin", "account_manager", "viewer")
 USER_STATUSES = ("active", "invited", "not_invited", "deactivated")
@@ -22,22 +27,35 @@ def normalise_name(name: str) -> str:
     return WHITESPACE.sub(" ", name.replace("\u00a0", " ")).strip()
 
 
-def list_workflows(session: Session) -> list[Workflow]:
+def list_workflows(hub: Hub) -> list[Workflow]:
+    with hub.uow(read_only=True) as uow:
+        return _workflows(uow.session)
+
+
+def _workflows(session: Session) -> list[Workflow]:
     return list(session.scalars(select(Workflow).order_by(Workflow.name)))
 
 
 def workflows_by_name(session: Session) -> dict[str, Workflow]:
-    return {normalise_name(w.name): w for w in list_workflows(session)}
+    return {normalise_name(w.name): w for w in _workflows(session)}
 
 
-def get_workflow(session: Session, workflow_id: str) -> Workflow:
-    workflow = session.get(Workflow, workflow_id)
+def get_workflow(hub: Hub, workflow_id: str) -> Workflow:
+    with hub.uow(read_only=True) as uow:
+        workflow = uow.session.get(Workflow, workflow_id)
     if workflow is None:
         raise NotFound(f"workflow {workflow_id} not found")
     return workflow
 
 
-def create_workflow(session: Session, body: dict[str, Any]) -> Workflow:
+def create_workflow(hub: Hub, body: dict[str, Any]) -> Workflow:
+    with hub.uow() as uow:
+        workflow = _new_workflow(uow.session, body)
+        uow.commit()
+    return workflow
+
+
+def _new_workflow(session: Session, body: dict[str, Any]) -> Workflow:
     name = normalise_name(str(body.get("name") or ""))
     if not name:
         raise ValidationFailed("name is required")
@@ -54,15 +72,23 @@ def create_workflow(session: Session, body: dict[str, Any]) -> Workflow:
     return workflow
 
 
-def list_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.email)))
+def list_users(hub: Hub) -> list[User]:
+    with hub.uow(read_only=True) as uow:
+        return list(uow.session.scalars(select(User).order_by(User.email)))
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def create_user(session: Session, body: dict[str, Any]) -> User:
+def create_user(hub: Hub, body: dict[str, Any]) -> User:
+    with hub.uow() as uow:
+        user = _new_user(uow.session, body)
+        uow.commit()
+    return user
+
+
+def _new_user(session: Session, body: dict[str, Any]) -> User:
     email = str(body.get("email") or "").strip().lower()
     if not EMAIL.match(email):
         raise ValidationFailed(f"not a valid email: {email!r}")

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from hub.csvfile.decoding import MeteredStream
 from hub.db.engine import Database
-from hub.db.models import ImportFileChunk
+from hub.db.models import ImportFilePiece
 
 PIECE_BYTES = 1024 * 1024
-CHUNKS = cast(Table, ImportFileChunk.__table__)
+CHUNKS = cast(Table, ImportFilePiece.__table__)
 
 
 class FileSink:

@@ -3,15 +3,16 @@
 Upload: the file's encoding, header and columns are checked in the request and the bytes are
 stored in the database while being read, in one transaction with the import row; a refused file
 leaves nothing behind. The import is enqueued after the commit; if the broker is down it stays
-`queued` and enqueue_stalled_imports() (run periodically) publishes it later. Processing is
-in ``hub.services.imports.run``.
+`queued` and enqueue_stalled_imports() (run periodically) publishes it later; it also publishes
+imports whose parts fell silent, whose next run resumes them. Processing is in
+``hub.services.imports.run``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, cast
 
@@ -22,13 +23,14 @@ from hub.csvfile.columns import TARGETS
 from hub.csvfile.reader import open_csv
 from hub.csvfile.report import iter_error_report, spool
 from hub.db.models import CsvImport, ImportLineError
-from hub.db.models.imports import IMPORT_FINISHED, IMPORT_QUEUED, IMPORT_RUNNING
+from hub.db.models.imports import IMPORT_QUEUED, IMPORT_RUNNING
 from hub.db.types import utcnow
 from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
 from hub.queue import PROCESS_IMPORT
 from hub.services.hub import Hub
 from hub.services.imports.files import FileSink, TeeStream
 from hub.services.imports.run import process_import as process_import  # the worker's entry point
+from hub.services.pages import Page
 
 log = logging.getLogger(__name__)
 
@@ -142,17 +144,27 @@ def get_import(session: Session, import_id: int) -> CsvImport:
     return row
 
 
-def list_imports(session: Session, offset: int, limit: int) -> tuple[int, list[CsvImport]]:
-    total = session.scalar(select(func.count(CsvImport.id))) or 0
-    rows = session.scalars(select(CsvImport).order_by(CsvImport.id.desc()).offset(offset).limit(limit))
-    return total, list(rows)
+def read_import(hub: Hub, import_id: int) -> CsvImport:
+    """The import as it stands now (status, progress, counts), in a read-only transaction."""
+    with hub.uow(read_only=True) as uow:
+        return get_import(uow.session, import_id)
 
 
-def errors_file(session: Session, import_id: int) -> tuple[BinaryIO, int]:
+def list_imports(hub: Hub, offset: int, limit: int) -> Page[CsvImport]:
+    with hub.uow(read_only=True) as uow:
+        total = uow.session.scalar(select(func.count(CsvImport.id))) or 0
+        rows = uow.session.scalars(select(CsvImport).order_by(CsvImport.id.desc())
+                                   .offset(offset).limit(limit))
+        return Page(offset, limit, total, list(rows))
+
+
+def errors_file(hub: Hub, import_id: int) -> tuple[BinaryIO, int]:
     """errors.csv, written whole: the failed lines' original cells plus "Error", read in pages in
-    the caller's (read-only) transaction; the file, rewound, and its size."""
-    headers = list(get_import(session, import_id).headers)
-    return spool(iter_error_report(headers, _failed_lines(session, import_id)))
+    one read-only transaction that is over before the first byte is sent; the file, rewound, and
+    its size."""
+    with hub.uow(read_only=True) as uow:
+        headers = list(get_import(uow.session, import_id).headers)
+        return spool(iter_error_report(headers, _failed_lines(uow.session, import_id)))
 
 
 def _failed_lines(session: Session, import_id: int, page: int = 1000) -> Iterator[tuple[dict, str]]:
@@ -167,28 +179,3 @@ def _failed_lines(session: Session, import_id: int, page: int = 1000) -> Iterato
         if len(rows) < page:
             return
         after = rows[-1].line_number
-
-
-def import_dict(row: CsvImport) -> dict[str, Any]:
-    from hub.services.representation import iso
-
-    return {
-        "id": row.id, "status": row.status, "filename": row.filename, "mapping": row.mapping,
-        "columns": row.column_map, "headers": row.headers, "encoding": row.encoding,
-        "delimiter": row.delimiter, "progress": _progress(row),
-        "counts": {"updated": row.updated, "unchanged": row.unchanged, "failed": row.failed},
-        "attempts": row.attempts, "message": row.message, "requestedBy": row.requested_by,
-        "createdAt": iso(row.created_at), "startedAt": iso(row.started_at),
-        "finishedAt": iso(row.finished_at),
-        "errorsUrl": f"/api/v1/imports/{row.id}/errors.csv" if row.failed else None,
-    }
-
-
-def _progress(row: CsvImport) -> Mapping[str, Any]:
-    done = row.status in IMPORT_FINISHED
-    if done or not row.total_bytes:
-        percent = 100.0 if done else 0.0
-    else:
-        percent = round(min(99.9, 100.0 * row.bytes_read / row.total_bytes), 1)
-    return {"processedLines": row.processed_lines, "totalLines": row.total_lines if done else None,
-            "bytesRead": row.bytes_read, "totalBytes": row.total_bytes, "percent": percent}

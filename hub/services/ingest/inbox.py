@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
 
-# Headers that carry credentials or signatures are never stored.
-SECRET_HEADERS = {"authorization", "stripe-signature", "intuit-signature", "cookie", "x-api-key"}
+# Headers that carry credentials or signatures are never stored; vendors name their signature
+# header after it (x-…-signature, …-signature), so any header naming one is left out.
+SECRET_HEADERS = {"authorization", "cookie", "x-api-key"}
+SIGNATURE_MARKER = "signature"
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,8 @@ def _inbox_values(
 
 
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    items = headers.items()
-    return {k.lower(): v for k, v in items if k.lower() not in SECRET_HEADERS}
+    lowered = ((k.lower(), v) for k, v in headers.items())
+    return {k: v for k, v in lowered if k not in SECRET_HEADERS and SIGNATURE_MARKER not in k}
 
 
 def _publish_quietly(hub: Hub, inbox_ids: list[int]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from connectors import registry
 from connectors.base import StoredNotification
 from hub.db.models import Customer, InboxEvent, RecipeRun
 from hub.db.models import inbox as inbox_status
@@ -30,7 +31,6 @@ from hub.services.processing.retries import record_event_failure
 from hub.services.recipes.store import LoadedRecipes
 
 log = logging.getLogger(__name__)
-CRM_CONNECTORS = {"salesforce"}  # a CRM matches existing customers; it never creates them
 PROFILE = {"name": "name", "email": "email", "currency": "currency", "payment_method": "payment_method"}
 
 
@@ -167,7 +167,7 @@ def _customer_for(session: Session, connector: str, event: dict[str, Any]) -> Cu
     customer = session.scalars(select(Customer).where(Customer.external_id == data["external_id"])
                                .with_for_update(of=Customer)).unique().one_or_none()
     if customer is None:
-        if connector in CRM_CONNECTORS:
+        if not registry.get_connector_class(connector).creates_customers:  # a CRM only matches
             return None
         # empty relationships up front: a new customer needs no lazy loads
         customer = Customer(id=new_id(), external_id=data["external_id"], source_system=connector,

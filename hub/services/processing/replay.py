@@ -13,6 +13,7 @@ one writer of it), so the run log's ``status=failed`` lists only what still need
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -27,9 +28,9 @@ from hub.queue import RUN_REPLAY_JOB
 from hub.recipes import Recipe, load_recipe_text
 from hub.services.hub import Hub
 from hub.services.processing.process import apply_event, process_event, stored_notification
-from hub.services.queries.runs import RunFilter, run_dict
+from hub.services.queries.runs import RunFilter
 from hub.services.recipes.store import LoadedRecipes
-from hub.services.uow import get_row
+from hub.services.uow import fully_loaded, get_row
 
 VERSIONS = ("original", "current")
 # A replay ending in one of these leaves nothing to do: replaying again would answer the same
@@ -37,7 +38,24 @@ VERSIONS = ("original", "current")
 RESOLVING = (run_status.SUCCEEDED, run_status.PARTIAL, run_status.SKIPPED)
 
 
-def replay_run(hub: Hub, run_id: int, version: str = "current", dry_run: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Replay:
+    """What replaying run ``replay_of`` did (or, in a dry run, would do): the new runs.
+
+    ``status`` is the event's, when a failed event stage was processed again as a whole."""
+
+    replay_of: int
+    dry_run: bool
+    version: str
+    runs: list[RecipeRun]
+    status: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return all(run.status != run_status.FAILED for run in self.runs)
+
+
+def replay_run(hub: Hub, run_id: int, version: str = "current", dry_run: bool = False) -> Replay:
     if version not in VERSIONS:
         raise ValidationFailed(f"version must be one of {', '.join(VERSIONS)}")
     with hub.uow() as uow:
@@ -61,13 +79,13 @@ def replay_run(hub: Hub, run_id: int, version: str = "current", dry_run: bool = 
         replays = [get_row(uow.session, RecipeRun, rid) for rid in run_ids]
         if replays and all(r.status in RESOLVING for r in replays) and not dry_run:
             _resolve(uow.session, run_id, replays[0].id)
-        runs = [run_dict(r, detail=True) for r in replays]
+        runs = [fully_loaded(uow.session, r) for r in replays]  # a dry run's too: it rolls back
         if not dry_run:
             uow.commit()
-    return {"replayOf": run_id, "dryRun": dry_run, "version": version, "runs": runs}
+    return Replay(run_id, dry_run, version, runs)
 
 
-def _reprocess_event(hub: Hub, event_id: int, run_id: int) -> dict[str, Any]:
+def _reprocess_event(hub: Hub, event_id: int, run_id: int) -> Replay:
     """A failed event stage (normalisation): put the event back and process it again."""
     with hub.uow() as uow:
         row = get_row(uow.session, InboxEvent, event_id, lock=True)
@@ -81,9 +99,9 @@ def _reprocess_event(hub: Hub, event_id: int, run_id: int) -> dict[str, Any]:
             run.replay_of_id = run_id
         if result.status == "processed" and runs:  # normalised now; a recipe failing is its own run
             _resolve(uow.session, run_id, runs[0].id)
+        runs = [fully_loaded(uow.session, run) for run in runs]
         uow.commit()
-        return {"replayOf": run_id, "dryRun": False, "version": "current", "status": result.status,
-                "runs": [run_dict(run, detail=True) for run in runs]}
+    return Replay(run_id, False, "current", runs, status=result.status)
 
 
 def _resolve(session: Session, run_id: int, resolver_id: int) -> None:
@@ -151,6 +169,14 @@ def start_replay_job(hub: Hub, filters: dict[str, Any], version: str, rate: floa
         return job
 
 
+def get_replay_job(hub: Hub, job_id: int) -> ReplayJob:
+    with hub.uow(read_only=True) as uow:
+        job = uow.session.get(ReplayJob, job_id)
+    if job is None:
+        raise NotFound(f"replay job {job_id} not found")
+    return job
+
+
 def cancel_replay_job(hub: Hub, job_id: int) -> ReplayJob:
     with hub.uow() as uow:
         job = uow.session.get(ReplayJob, job_id)
@@ -194,10 +220,9 @@ def _begin_job(hub: Hub, job_id: int) -> tuple[list[int], ReplayJob | None]:
 
 def _replay_quietly(hub: Hub, run_id: int, version: str) -> bool:
     try:
-        result = replay_run(hub, run_id, version=version)
+        return replay_run(hub, run_id, version=version).succeeded
     except HubError:
         return False
-    return all(r["status"] != "failed" for r in result["runs"])
 
 
 def _progress(hub: Hub, job_id: int, position: int, ok: bool) -> bool:
@@ -218,13 +243,3 @@ def _end_job(hub: Hub, job_id: int, status: str) -> None:
         job = get_row(uow.session, ReplayJob, job_id)
         job.status, job.finished_at = status, utcnow()
         uow.commit()
-
-
-def job_dict(job: ReplayJob) -> dict[str, Any]:
-    from hub.services.representation import iso
-
-    return {"id": job.id, "status": job.status, "filter": job.filter, "version": job.version,
-            "ratePerSecond": job.rate_per_second, "total": job.total, "processed": job.processed,
-            "succeeded": job.succeeded, "failed": job.failed, "cancelRequested": job.cancel_requested,
-            "requestedBy": job.requested_by, "createdAt": iso(job.created_at),
-            "startedAt": iso(job.started_at), "finishedAt": iso(job.finished_at)}

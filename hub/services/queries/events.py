@@ -1,17 +1,22 @@
-"""Reading the inbox: list with filters, one event with its raw and normalised forms."""
+"""Reading the inbox: list with filters, one event with its raw and normalised forms.
+
+Each read is its own read-only unit of work; the rows it returns stay readable after it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_
 
 from hub.db.models import InboxEvent
+from hub.db.models.inbox import INBOX_STATUSES
 from hub.errors import NotFound
-from hub.services.representation import iso
+from hub.services.hub import Hub
+from hub.services.pages import Page, newest_first
+
+__all__ = ["INBOX_STATUSES", "EventFilter", "get_event", "list_events"]
 
 
 @dataclass(frozen=True)
@@ -43,36 +48,13 @@ class EventFilter:
         return stmt.where(and_(*c)) if c else stmt
 
 
-def list_events(session: Session, flt: EventFilter, offset: int, limit: int) -> tuple[int, list[InboxEvent]]:
-    total = session.scalar(flt.apply(select(func.count(InboxEvent.id)))) or 0
-    rows = session.scalars(flt.apply(select(InboxEvent)).order_by(InboxEvent.id.desc())
-                           .offset(offset).limit(limit))
-    return total, list(rows)
+def list_events(hub: Hub, flt: EventFilter, offset: int, limit: int) -> Page[InboxEvent]:
+    return newest_first(hub, InboxEvent, flt.apply, offset, limit)
 
 
-def get_event(session: Session, event_id: int) -> InboxEvent:
-    event = session.get(InboxEvent, event_id)
+def get_event(hub: Hub, event_id: int) -> InboxEvent:
+    with hub.uow(read_only=True) as uow:
+        event = uow.session.get(InboxEvent, event_id)
     if event is None:
         raise NotFound(f"event {event_id} not found")
     return event
-
-
-def event_dict(e: InboxEvent, with_payload: bool = False) -> dict[str, Any]:
-    body = {
-        "id": e.id,
-        "connection": e.connection,
-        "connector": e.connector,
-        "vendorEventId": e.vendor_event_id,
-        "type": e.event_type,
-        "status": e.status,
-        "customerExternalId": e.customer_external_id,
-        "occurredAt": iso(e.occurred_at),
-        "receivedAt": iso(e.received_at),
-        "enqueuedAt": iso(e.enqueued_at),
-        "processedAt": iso(e.processed_at),
-        "normalised": e.normalised,
-        "error": {"class": e.error_class, "message": e.error} if e.error_class else None,
-    }
-    if with_payload:
-        body["payload"] = e.payload
-    return body

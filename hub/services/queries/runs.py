@@ -1,4 +1,7 @@
-"""The run log as ops read it: filters, paging, one run with its trace and outcomes."""
+"""The run log as ops read it: filters, paging, one run with its trace and outcomes.
+
+Each read is its own read-only unit of work; the rows it returns stay readable after it.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +9,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_
 
 from hub.db.models import RecipeRun
-from hub.db.models.runs import FAILED
+from hub.db.models.runs import FAILED, RUN_STATUSES
 from hub.errors import InvalidInput, NotFound, ValidationFailed
+from hub.services.hub import Hub
+from hub.services.pages import Page, newest_first
 from hub.services.payloads import parse_time
-from hub.services.representation import iso
+
+__all__ = ["FILTER_KEYS", "RESOLVED_CHOICES", "RUN_STATUSES", "RunFilter", "get_run", "list_runs",
+           "resolved_filter"]
 
 FILTER_KEYS = ("status", "connection", "recipe", "customer", "error_class", "since", "until", "event",
                "resolved")
@@ -77,34 +83,13 @@ def resolved_filter(value: Any, status: str | None) -> bool | None:
     return None if value == "any" else value == "true"
 
 
-def list_runs(session: Session, flt: RunFilter, offset: int, limit: int) -> tuple[int, list[RecipeRun]]:
-    total = session.scalar(flt.apply(select(func.count(RecipeRun.id)))) or 0
-    rows = session.scalars(flt.apply(select(RecipeRun)).order_by(RecipeRun.id.desc())
-                           .offset(offset).limit(limit))
-    return total, list(rows)
+def list_runs(hub: Hub, flt: RunFilter, offset: int, limit: int) -> Page[RecipeRun]:
+    return newest_first(hub, RecipeRun, flt.apply, offset, limit)
 
 
-def get_run(session: Session, run_id: int) -> RecipeRun:
-    run = session.get(RecipeRun, run_id)
+def get_run(hub: Hub, run_id: int) -> RecipeRun:
+    with hub.uow(read_only=True) as uow:
+        run = uow.session.get(RecipeRun, run_id)
     if run is None:
         raise NotFound(f"run {run_id} not found", code="run_not_found")
     return run
-
-
-def run_dict(r: RecipeRun, detail: bool = False) -> dict[str, Any]:
-    body = {
-        "id": r.id, "status": r.status, "errorClass": r.error_class, "message": r.message,
-        "attempts": r.attempts, "connection": r.connection,
-        "recipe": {"name": r.recipe_name, "version": r.recipe_version, "hash": r.recipe_hash}
-        if r.recipe_name else None,
-        "eventId": r.inbox_event_id, "customerId": r.customer_id,
-        "customerExternalId": r.customer_external_id, "replayOf": r.replay_of_id,
-        "resolvedBy": r.resolved_by_id,
-        "startedAt": iso(r.started_at), "finishedAt": iso(r.finished_at),
-        "durationMs": r.duration_ms, "nextAttemptAt": iso(r.next_attempt_at),
-        "links": {"event": f"/api/v1/events/{r.inbox_event_id}" if r.inbox_event_id else None,
-                  "customer": f"/api/v1/customers/{r.customer_id}" if r.customer_id else None},
-    }
-    if detail:
-        body["trace"], body["updates"] = r.trace, r.updates
-    return body

@@ -7,50 +7,73 @@ exact (precedence, staleness) and nothing is written.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
 from hub.db.models import Customer, InboxEvent, RecipeVersion
 from hub.errors import NotFound
-from hub.recipes import Recipe, evaluate_in_order
+from hub.recipes import Evaluation, Recipe, evaluate_in_order
 from hub.services.hub import Hub
 from hub.services.payloads import validate
 from hub.services.processing.apply import dry_outcomes, snapshot_of
 from hub.services.processing.process import stored_notification
-from hub.services.representation import iso
+from hub.services.recipes.store import LoadedRecipes
 
 
-def recipe_summaries(hub: Hub) -> dict[str, Any]:
-    loaded = hub.recipes.current()
-    problems = [p.to_dict() for p in loaded.problems]
-    recipes = [{**r.summary(), "version": loaded.versions.get(r.name),
-                "problems": [p for p in problems if p["file"] == r.file]} for r in loaded.recipes]
-    return {"folder": str(hub.recipes.folder), "refused": loaded.refused,
-            "problems": problems, "recipes": recipes}
+@dataclass(frozen=True)
+class RecipeSet:
+    """The recipes this process runs, and the folder they are read from."""
+
+    folder: Path
+    loaded: LoadedRecipes
 
 
-def recipe_detail(hub: Hub, name: str) -> dict[str, Any]:
+def recipe_summaries(hub: Hub) -> RecipeSet:
+    return RecipeSet(hub.recipes.folder, hub.recipes.current())
+
+
+@dataclass(frozen=True)
+class RecipeDetail:
+    """One recipe: the loaded one (None when it is not loaded any more) and every stored version,
+    newest first."""
+
+    name: str
+    current: Recipe | None
+    loaded: LoadedRecipes
+    versions: list[RecipeVersion]
+
+
+def recipe_detail(hub: Hub, name: str) -> RecipeDetail:
     loaded = hub.recipes.current()
     current = _find(loaded.recipes, name)
-    with hub.uow() as uow:
+    with hub.uow(read_only=True) as uow:
         versions = list(uow.session.scalars(select(RecipeVersion).where(RecipeVersion.name == name)
                                             .order_by(RecipeVersion.version.desc())))
-        if current is None and not versions:
-            raise NotFound(f"no recipe named {name!r}", code="recipe_not_found")
-        return {
-            "name": name,
-            "current": {**current.summary(), "version": loaded.versions.get(name)} if current else None,
-            "yaml": current.text if current else versions[0].content,
-            "validation": {"refused": loaded.refused,
-                           "problems": [p.to_dict() for p in loaded.problems
-                                        if current is None or p.file == current.file]},
-            "versions": [{"version": v.version, "hash": v.content_hash, "loadedAt": iso(v.loaded_at),
-                          "current": v.is_current, "path": v.path} for v in versions],
-        }
+    if current is None and not versions:
+        raise NotFound(f"no recipe named {name!r}", code="recipe_not_found")
+    return RecipeDetail(name, current, loaded, versions)
 
 
-def dry_run(hub: Hub, name: str, event: dict[str, Any] | None, event_id: int | None) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DryRunResult:
+    """One event: what the recipe planned, and what the assignment service would decide."""
+
+    evaluation: Evaluation
+    customer_exists: bool
+    outcomes: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class DryRun:
+    recipe: str
+    version: int | None
+    results: list[DryRunResult]
+
+
+def dry_run(hub: Hub, name: str, event: dict[str, Any] | None, event_id: int | None) -> DryRun:
     recipe = _find(hub.recipes.current().recipes, name)
     if recipe is None:
         raise NotFound(f"no recipe named {name!r} is loaded", code="recipe_not_found")
@@ -64,10 +87,8 @@ def dry_run(hub: Hub, name: str, event: dict[str, Any] | None, event_id: int | N
             # the orchestration a real run uses, so e.g. a stop: all says what it would skip
             _, evaluation = next(evaluate_in_order((recipe,), ev, snapshot))
             outcomes = dry_outcomes(uow.session, customer, recipe, list(evaluation.plan), ev)
-            results.append({**evaluation.to_dict(), "customerExists": customer is not None,
-                            "outcomes": outcomes})
-    return {"recipe": name, "version": hub.recipes.current().versions.get(name), "dryRun": True,
-            "results": results}
+            results.append(DryRunResult(evaluation, customer is not None, outcomes))
+    return DryRun(name, hub.recipes.current().versions.get(name), results)
 
 
 def _stored_events(hub: Hub, event_id: int | None) -> list[dict[str, Any]]:

@@ -50,6 +50,12 @@ def database_catalog(session: Session) -> InMemoryCatalog:
     return InMemoryCatalog(workflows=workflows, users=tuple(session.scalars(select(User.email))))
 
 
+def read_catalog(hub: Hub) -> InMemoryCatalog:
+    """The workflows and users recipes may name, in a read-only transaction of its own."""
+    with hub.uow(read_only=True) as uow:
+        return database_catalog(uow.session)
+
+
 class RecipeStore:
     def __init__(self, hub: Hub) -> None:
         self._hub = hub

@@ -2,30 +2,12 @@
 
 from __future__ import annotations
 
-from types import ModuleType
-
 from flask import Blueprint, request
 
+from hub.web.api import openapi, surfaces
 from hub.web.context import authenticate_request
 
 PUBLIC_ENDPOINTS = {"api.openapi.openapi_document"}
-
-
-def surfaces() -> list[ModuleType]:
-    """Every API module; each has a blueprint ``bp`` and the ``api`` its routes are declared on."""
-    from hub.web.api import (
-        connections,
-        customers,
-        directory,
-        events,
-        imports,
-        keys,
-        openapi,
-        recipes,
-        runs,
-    )
-
-    return [customers, directory, events, runs, recipes, imports, connections, keys, openapi]
 
 
 def build_blueprint() -> Blueprint:
@@ -36,6 +18,6 @@ def build_blueprint() -> Blueprint:
         if request.endpoint not in PUBLIC_ENDPOINTS:
             authenticate_request()
 
-    for module in surfaces():
+    for module in [*surfaces.resources(), openapi]:
         api.register_blueprint(module.bp)
     return api

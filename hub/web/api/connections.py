@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from hub.context import current_hub
 from hub.web.api.declare import Api, Reply, Route
 from hub.web.api.shapes import ref
-from hub.web.context import current_hub
+from hub.web.presenters.connections import connections_dict
 
 bp = Blueprint("connections", __name__)
 api = Api(bp)
@@ -15,4 +16,4 @@ api = Api(bp)
 @api.route(Route("get", "/connections", "Connections with their state, problems and redacted settings",
                  "connections", ("admin",), {200: Reply("Every connection", ref("Connections"))}))
 def list_connections():
-    return current_hub().connections.describe()
+    return connections_dict(current_hub().connections.report())

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 from flask import Blueprint
-from sqlalchemy import select
 
-from hub.db.models import AssignmentHistory
-from hub.services.assignment import AssignmentService
+from hub.context import current_hub
+from hub.services.directory import customer_writes as writes
 from hub.services.directory import customers as svc
-from hub.services.representation import customer_dict, history_dict
 from hub.web.api.declare import Api, Param, Reply, Route, paging
 from hub.web.api.shapes import OBJECT, page, ref
-from hub.web.context import current_hub, principal, request_cause, visible_user_id
+from hub.web.context import request_cause, visible_user_id
 from hub.web.downloads import csv_download
+from hub.web.presenters.base import page_dict
+from hub.web.presenters.customers import (
+    bulk_assign_dict,
+    customer_dict,
+    history_page_dict,
+    released_dict,
+    written_dict,
+)
 
 bp = Blueprint("customers", __name__)
 api = Api(bp)
@@ -50,38 +56,30 @@ def filter_from_args(query: dict) -> svc.CustomerFilter:
                  {200: Reply("A page of customers", page("customers", "Customer"))},
                  query=(*FILTERS, *paging())))
 def list_customers(query: dict):
-    offset, limit = query["offset"], query["limit"]
-    with current_hub().uow(read_only=True) as uow:
-        total, items = svc.list_customers(uow.session, filter_from_args(query), offset, limit)
-        return {"offset": offset, "limit": limit, "total": total,
-                "customers": [customer_dict(c) for c in items]}
+    found = svc.list_customers(current_hub(), filter_from_args(query), query["offset"], query["limit"])
+    return page_dict("customers", found, customer_dict)
 
 
 @api.route(Route("get", "/customers/export.csv", "Customers as CSV (same filters), in the columns the "
                  "import reads", "customers", READERS, {200: Reply("CSV", content_type="text/csv")},
                  query=FILTERS, errors=(429,)))
 def export_csv(query: dict):
-    flt = filter_from_args(query)
-    return csv_download(lambda session: svc.export_file(session, flt), "customers.csv")
+    hub, flt = current_hub(), filter_from_args(query)
+    return csv_download(lambda: svc.export_file(hub, flt), "customers.csv")
 
 
 @api.route(Route("get", "/customers/{id}", "Get a customer by hub id or external:{externalId}", "customers",
                  READERS, {200: CUSTOMER}, path_params=(CUSTOMER_REF,), errors=(404,)))
 def get_customer(id: str):
-    with current_hub().uow(read_only=True) as uow:
-        return customer_dict(svc.find_customer(uow.session, id, visible_user_id()))
+    return customer_dict(svc.get_customer(current_hub(), id, visible_user_id()))
 
 
 @api.route(Route("put", "/customers/{id}", "Update a customer; answers a per-field outcome", "customers",
                  WRITERS, {200: WRITTEN}, path_params=(CUSTOMER_REF,), body="api/customer_write.schema.json",
                  errors=(404,)))
 def put_customer(id: str, body: dict):
-    write = svc.CustomerWrite.from_payload(body)
-    with current_hub().uow() as uow:
-        customer = svc.find_customer(uow.session, id)
-        outcomes = svc.apply_write(uow.session, customer, write, request_cause())
-        uow.commit()
-        return {"customer": customer_dict(customer), "outcomes": outcomes}
+    write = writes.CustomerWrite.from_payload(body)
+    return written_dict(writes.update_customer(current_hub(), id, write, request_cause()))
 
 
 @api.route(Route("post", "/customers", "Create or update a customer by externalId (upsert)", "customers",
@@ -90,43 +88,24 @@ def put_customer(id: str, body: dict):
                      "CustomerHistory": ("get_customers_id_history", CREATED_ID)})},
                  body="api/customer_upsert.schema.json"))
 def upsert_customer(body: dict):
-    write = svc.CustomerWrite.from_payload(body)
-    with current_hub().uow() as uow:
-        customer, created = svc.upsert_customer(uow.session, write)
-        outcomes = svc.apply_write(uow.session, customer, write, request_cause())
-        uow.commit()
-        body = {"customer": customer_dict(customer), "outcomes": outcomes, "created": created}
-        return body, 201 if created else 200
+    write = writes.CustomerWrite.from_payload(body)
+    written = writes.create_or_update_customer(current_hub(), write, request_cause())
+    return written_dict(written, upsert=True), 201 if written.created else 200
 
 
 @api.route(Route("get", "/customers/{id}/history", "Assignment history, newest first", "customers", READERS,
                  {200: Reply("A page of history", ref("History"))}, path_params=(CUSTOMER_REF,),
                  query=paging(default_limit=100, max_limit=1000), errors=(404,)))
 def customer_history(id: str, query: dict):
-    offset, limit = query["offset"], query["limit"]
-    with current_hub().uow(read_only=True) as uow:
-        customer = svc.find_customer(uow.session, id, visible_user_id())
-        rows = uow.session.scalars(
-            select(AssignmentHistory)
-            .where(AssignmentHistory.customer_id == customer.id)
-            .order_by(AssignmentHistory.id.desc())
-            .offset(offset)
-            .limit(limit)
-        )
-        return {"customerId": customer.id, "offset": offset, "limit": limit,
-                "history": [history_dict(h) for h in rows]}
+    history = svc.customer_history(current_hub(), id, visible_user_id(), query["offset"], query["limit"])
+    return history_page_dict(history)
 
 
 @api.route(Route("post", "/customers/{id}/release", "Release a field back to the lowest rank (admin)",
                  "customers", ("admin",), {200: Reply("The customer and the release", OBJECT)},
                  path_params=(CUSTOMER_REF,), body="api/release.schema.json", errors=(404,)))
 def release_field(id: str, body: dict):
-    with current_hub().uow() as uow:
-        customer = svc.find_customer(uow.session, id)
-        field = svc.internal_field_name(body["field"])
-        outcome = AssignmentService(uow.session).release(customer.id, field, cause=request_cause())
-        uow.commit()
-        return {"customer": customer_dict(customer), "outcome": outcome.to_dict()}
+    return released_dict(writes.release_field(current_hub(), id, body["field"], request_cause()))
 
 
 @api.route(Route("post", "/customers/bulk-assign", "Assign to every customer matching a filter, as manual "
@@ -134,8 +113,4 @@ def release_field(id: str, body: dict):
                  {200: Reply("Counts per outcome, and who would overrule", ref("BulkAssignResult"))},
                  body="api/bulk_assign.schema.json"))
 def bulk_assign(body: dict):
-    with current_hub().uow() as uow:
-        result = svc.bulk_assign_from_body(uow.session, body, request_cause("bulk_assign"))
-        if not result["dryRun"]:
-            uow.commit()  # a dry run leaves the block uncommitted: everything rolls back
-        return {**result, "requestedBy": principal().actor}
+    return bulk_assign_dict(writes.bulk_assign_from_body(current_hub(), body, request_cause("bulk_assign")))

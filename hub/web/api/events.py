@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.db.models.inbox import INBOX_STATUSES
+from hub.context import current_hub
 from hub.services.queries import events as svc
 from hub.web.api.declare import Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
-from hub.web.context import current_hub
+from hub.web.presenters.base import page_dict
+from hub.web.presenters.events import event_dict
 
 bp = Blueprint("events", __name__)
 api = Api(bp)
 FILTERS = (
     Param("connection", description="Connection name"),
     Param("connector", description="Connector name"),
-    Param("status", description="Inbox status", enum=INBOX_STATUSES),
+    Param("status", description="Inbox status", enum=svc.INBOX_STATUSES),
     Param("type", description="Vendor event type"),
     Param("customer", description="Customer external id", max_length=255),
     Param("since", "datetime", "Received at or after"),
@@ -31,15 +32,12 @@ def list_events(query: dict):
     flt = svc.EventFilter(connection=query["connection"], connector=query["connector"],
                           status=query["status"], event_type=query["type"], customer=query["customer"],
                           since=query["since"], until=query["until"])
-    with current_hub().uow(read_only=True) as uow:
-        total, rows = svc.list_events(uow.session, flt, query["offset"], query["limit"])
-        return {"offset": query["offset"], "limit": query["limit"], "total": total,
-                "events": [svc.event_dict(e) for e in rows]}
+    found = svc.list_events(current_hub(), flt, query["offset"], query["limit"])
+    return page_dict("events", found, event_dict)
 
 
 @api.route(Route("get", "/events/{id}", "One inbox event with its vendor payload and normalised form",
                  "events", ("admin", "integration"), {200: Reply("The event", ref("Event"))},
                  path_params=(EVENT_ID,), errors=(404,)))
 def get_event(id: int):
-    with current_hub().uow(read_only=True) as uow:
-        return svc.event_dict(svc.get_event(uow.session, id), with_payload=True)
+    return event_dict(svc.get_event(current_hub(), id), with_payload=True)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
+from hub.context import current_hub
 from hub.errors import MalformedBody
 from hub.services.imports import upload as svc
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
-from hub.web.context import current_hub, principal
+from hub.web.context import principal
 from hub.web.downloads import csv_download
+from hub.web.presenters.base import page_dict
+from hub.web.presenters.imports import import_dict
 
 bp = Blueprint("imports", __name__)
 api = Api(bp)
@@ -38,28 +41,25 @@ def upload():
         raise MalformedBody("send the CSV as the multipart form field 'file'")
     mapping = svc.parse_mapping(request.form.get("mapping"))
     row = svc.create_import(hub, upload.stream, upload.filename, mapping, principal().actor)
-    return svc.import_dict(row), 202
+    return import_dict(row), 202
 
 
 @api.route(Route("get", "/imports", "Import history, newest first", "imports", ("admin",),
                  {200: Reply("A page of imports", page("imports", "Import"))}, query=paging()))
 def list_imports(query: dict):
-    offset, limit = query["offset"], query["limit"]
-    with current_hub().uow(read_only=True) as uow:
-        total, rows = svc.list_imports(uow.session, offset, limit)
-        return {"offset": offset, "limit": limit, "total": total,
-                "imports": [svc.import_dict(r) for r in rows]}
+    found = svc.list_imports(current_hub(), query["offset"], query["limit"])
+    return page_dict("imports", found, import_dict)
 
 
 @api.route(Route("get", "/imports/{id}", "One import: status, progress, counts", "imports", ("admin",),
                  {200: Reply("The import", ref("Import"))}, path_params=(IMPORT_ID,), errors=(404,)))
 def get_import(id: int):
-    with current_hub().uow(read_only=True) as uow:
-        return svc.import_dict(svc.get_import(uow.session, id))
+    return import_dict(svc.read_import(current_hub(), id))
 
 
 @api.route(Route("get", "/imports/{id}/errors.csv", "The failed lines with their original columns and an "
                  "Error column, ready to fix and import again", "imports", ("admin",),
                  {200: Reply("CSV", content_type="text/csv")}, path_params=(IMPORT_ID,), errors=(404, 429)))
 def errors_csv(id: int):
-    return csv_download(lambda session: svc.errors_file(session, id), f"import-{id}-errors.csv")
+    hub = current_hub()
+    return csv_download(lambda: svc.errors_file(hub, id), f"import-{id}-errors.csv")

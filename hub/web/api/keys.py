@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from hub.context import current_hub
 from hub.services.directory import keys as svc
-from hub.services.representation import key_dict
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route
 from hub.web.api.shapes import array_of, ref
-from hub.web.context import current_hub
+from hub.web.presenters.keys import key_dict, new_key_dict
 
 bp = Blueprint("keys", __name__)
 api = Api(bp)
@@ -20,24 +20,18 @@ KEY_ID = Param("id", description="The key's id, or the prefix shown when it was 
                                                  links={"RevokeKey": ("delete_keys_id", BY_ID)})},
                  body="api/key_create.schema.json"))
 def create_key(body: dict):
-    with current_hub().uow() as uow:
-        key, raw = svc.create_key(uow.session, body["name"].strip(), body["role"], body.get("user"))
-        uow.commit()
-        return {**key_dict(key), "key": raw}, 201
+    key, raw = svc.issue_key(current_hub(), body["name"].strip(), body["role"], body.get("user"))
+    return new_key_dict(key, raw), 201
 
 
 @api.route(Route("get", "/keys", "List API keys (prefix, role, when created or revoked; never the key)",
                  "keys", ("admin",), {200: Reply("Every key", array_of("keys", "Key"))}))
 def list_keys():
-    with current_hub().uow(read_only=True) as uow:
-        return {"keys": [key_dict(k) for k in svc.list_keys(uow.session)]}
+    return {"keys": [key_dict(k) for k in svc.list_keys(current_hub())]}
 
 
 @api.route(Route("delete", "/keys/{id}", "Revoke an API key (at once, for every process)", "keys",
                  ("admin",), {200: Reply("The revoked key", ref("Key"))}, path_params=(KEY_ID,),
                  errors=(404,)))
 def revoke_key(id: str):
-    with current_hub().uow() as uow:
-        key = svc.revoke_key(uow.session, id)
-        uow.commit()
-        return key_dict(key)
+    return key_dict(svc.revoke_key(current_hub(), id))

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint
 
 from hub.services.payloads import SCHEMAS
+from hub.web.api import surfaces
 from hub.web.api.declare import Api, Reply, Route
 from hub.web.api.shapes import COMPONENTS, ref
 
@@ -78,11 +79,9 @@ def _body_schema(name: str) -> dict[str, Any]:
 
 
 def build_document() -> dict[str, Any]:
-    from hub.web.api import surfaces
-
     paths: dict[str, dict[str, Any]] = {}
-    for module in surfaces():
-        for route in module.api.routes:
+    for declared in [*(module.api for module in surfaces.resources()), api]:
+        for route in declared.routes:
             paths.setdefault(route.path, {})[route.method] = _operation(route)
     return {
         "openapi": "3.1.0",

@@ -6,19 +6,19 @@ from typing import Any
 
 from flask import Blueprint
 
-from hub.db.models import ReplayJob
-from hub.db.models import runs as run_model
-from hub.errors import NotFound
+from hub.context import current_hub
 from hub.services.processing import replay as replay_svc
 from hub.services.queries import runs as svc
 from hub.web.api.declare import BY_ID, Api, Param, Reply, Route, paging
 from hub.web.api.shapes import page, ref
-from hub.web.context import current_hub, principal
+from hub.web.context import principal
+from hub.web.presenters.base import page_dict
+from hub.web.presenters.runs import job_dict, replay_dict, run_dict
 
 bp = Blueprint("runs", __name__)
 api = Api(bp)
 READERS = ("admin", "integration")
-RUN_STATUSES = run_model.RUN_STATUSES
+RUN_STATUSES = svc.RUN_STATUSES
 FILTERS = (
     Param("status", description="Run status", enum=RUN_STATUSES),
     Param("connection", description="Connection name"),
@@ -50,17 +50,14 @@ def run_filter(query: dict[str, Any]) -> svc.RunFilter:
 @api.route(Route("get", "/runs", "List runs by filter, newest first, a page at a time", "runs", READERS,
                  {200: Reply("A page of runs", page("runs", "Run"))}, query=(*FILTERS, *paging())))
 def list_runs(query: dict):
-    with current_hub().uow(read_only=True) as uow:
-        total, rows = svc.list_runs(uow.session, run_filter(query), query["offset"], query["limit"])
-        return {"offset": query["offset"], "limit": query["limit"], "total": total,
-                "runs": [svc.run_dict(r) for r in rows]}
+    found = svc.list_runs(current_hub(), run_filter(query), query["offset"], query["limit"])
+    return page_dict("runs", found, run_dict)
 
 
 @api.route(Route("get", "/runs/{id}", "One run with its trace and per-update outcomes", "runs", READERS,
                  {200: Reply("The run", ref("Run"))}, path_params=(RUN_ID,), errors=(404,)))
 def get_run(id: int):
-    with current_hub().uow(read_only=True) as uow:
-        return svc.run_dict(svc.get_run(uow.session, id), detail=True)
+    return run_dict(svc.get_run(current_hub(), id), detail=True)
 
 
 @api.route(Route("post", "/runs/{id}/replay", "Replay a run (original or current recipe version; dryRun)",
@@ -68,8 +65,9 @@ def get_run(id: int):
                  body="api/replay.schema.json", body_aliases={"dry_run": "dryRun"}, body_optional=True,
                  errors=(404, 409)))
 def replay_run(id: int, body: dict):
-    return replay_svc.replay_run(current_hub(), id, version=body.get("version", "current"),
-                                 dry_run=body.get("dryRun", False))
+    replay = replay_svc.replay_run(current_hub(), id, version=body.get("version", "current"),
+                                   dry_run=body.get("dryRun", False))
+    return replay_dict(replay)
 
 
 @api.route(Route("post", "/runs/replay", "Bulk replay by filter as a background job", "runs", ("admin",),
@@ -81,20 +79,16 @@ def bulk_replay(body: dict):
     flt = {FILTER_ALIASES.get(k, k): v for k, v in body["filter"].items()}
     job = replay_svc.start_replay_job(current_hub(), flt, body.get("version", "current"),
                                       float(body.get("ratePerSecond", 20)), principal().actor)
-    return replay_svc.job_dict(job), 202
+    return job_dict(job), 202
 
 
 @api.route(Route("get", "/runs/replay/{id}", "Progress of a bulk replay job", "runs", READERS,
                  {200: Reply("The job", ref("ReplayJob"))}, path_params=(JOB_ID,), errors=(404,)))
 def replay_job(id: int):
-    with current_hub().uow(read_only=True) as uow:
-        job = uow.session.get(ReplayJob, id)
-        if job is None:
-            raise NotFound(f"replay job {id} not found")
-        return replay_svc.job_dict(job)
+    return job_dict(replay_svc.get_replay_job(current_hub(), id))
 
 
 @api.route(Route("post", "/runs/replay/{id}/cancel", "Cancel a bulk replay job", "runs", ("admin",),
                  {200: Reply("The job", ref("ReplayJob"))}, path_params=(JOB_ID,), errors=(404,)))
 def cancel_job(id: int):
-    return replay_svc.job_dict(replay_svc.cancel_replay_job(current_hub(), id))
+    return job_dict(replay_svc.cancel_replay_job(current_hub(), id))

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from connectors import registry
+from connectors.base import Connector
+from hub.domain.sources import Source
 from hub.errors import ConfigError
 from hub.recipes import InMemoryCatalog, evaluate, missing_targets, require_known_targets
 
@@ -201,6 +204,31 @@ def test_a_salesforce_connection_gives_the_salesforce_default(load):
     assert load(text).source == "api"
     assert load(text, connections={"sf-prod": "salesforce"}).source == "salesforce"
     assert load(text.replace("sf-prod", "salesforce")).source == "salesforce"
+
+
+def test_the_trigger_connectors_class_gives_the_default_source(recipe, load):
+    """A CRM plugin declares `default_source`: its recipes get it with no vendor name in hub/."""
+
+    class OtherCrm(Connector):
+        name = "othercrm"
+        default_source = Source.SALESFORCE
+
+        def verify(self, request):
+            return None
+
+        def parse(self, request):
+            return []
+
+        def normalise(self, stored):
+            return []
+
+    registry.register("othercrm", OtherCrm)
+    try:
+        body = "steps: [{assign_account_managers: {from_field: customer.owner_email}}]"
+        assert load(recipe(body, connector="othercrm")).source == "salesforce"
+        assert load(recipe(body, connector="no-such-connector")).source == "api"
+    finally:
+        registry.reset()
 
 
 def test_unknown_connector_or_connection_is_a_warning(recipe, check):
