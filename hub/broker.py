@@ -12,13 +12,13 @@ its own.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from kombu import Exchange, Queue
 
 from hub.config import Settings
-from hub.queue import BULK_TASKS
 
 QUEUE = "hub"
 BULK_QUEUE = "bulk"
@@ -28,7 +28,9 @@ def is_filesystem(url: str) -> bool:
     return url.startswith("filesystem://")
 
 
-def celery_settings(settings: Settings) -> dict[str, Any]:
+def celery_settings(settings: Settings, bulk_tasks: Iterable[str] = ()) -> dict[str, Any]:
+    """``bulk_tasks``: the task names routed to the bulk queue (hub.queue.BULK_TASKS; passed in,
+    as hub.queue builds its producer from these settings)."""
     url = settings.broker_url
     conf: dict[str, Any] = {
         "broker_url": url,
@@ -36,7 +38,7 @@ def celery_settings(settings: Settings) -> dict[str, Any]:
         # Declared as Celery would create them (a direct exchange of the queue's name).
         "task_queues": tuple(Queue(name, Exchange(name), routing_key=name)
                              for name in (QUEUE, BULK_QUEUE)),
-        "task_routes": {name: {"queue": BULK_QUEUE} for name in BULK_TASKS},
+        "task_routes": {name: {"queue": BULK_QUEUE} for name in bulk_tasks},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 4,

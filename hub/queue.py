@@ -2,7 +2,7 @@
 
 Every task's name is defined here, once: the worker registers its tasks under these names, beat
 schedules them by these names, and the hub enqueues by them (tests/unit/test_task_names.py checks
-that each one is a registered task). Which queue a task goes to is hub.broker's business.
+that each one is a registered task). Which of them go to the bulk queue is said here too (BULK_TASKS).
 
 Publishing fails fast (no retry loop): the caller has already committed, and a periodic sweeper
 enqueues whatever could not be published while the broker was down.
@@ -16,6 +16,7 @@ from typing import Any
 from celery import Celery
 from kombu import Connection
 
+from hub.broker import celery_settings, ensure_folders
 from hub.config import Settings
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ TASK_NAMES = (PROCESS_EVENT, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB
               SWEEP_IMPORTS, ENQUEUE_DUE_RETRIES, PRUNE_INBOX, POLL_SALESFORCE,
               BACKFILL_QUICKBOOKS, PING)
 # Long work (a whole file, thousands of runs) on a queue of its own, so that it never sits
-# ahead of webhook processing in one line of messages (hub.broker routes them).
+# ahead of webhook processing in one line of messages.
 BULK_TASKS = (PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB)
 
 
@@ -51,11 +52,9 @@ class TaskQueue:
     @property
     def celery(self) -> Celery:
         if self._celery is None:
-            from hub.broker import celery_settings, ensure_folders  # it routes by the names above
-
             ensure_folders(self._settings)
             app = Celery("hub-producer", set_as_current=False)
-            app.conf.update(celery_settings(self._settings))
+            app.conf.update(celery_settings(self._settings, BULK_TASKS))
             self._celery = app
         return self._celery
 
@@ -72,8 +71,6 @@ class TaskQueue:
         return True
 
     def ping(self) -> tuple[bool, str]:
-        from hub.broker import celery_settings
-
         try:
             conf = celery_settings(self._settings)
             with Connection(

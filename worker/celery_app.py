@@ -11,6 +11,7 @@ from hub.broker import celery_settings, ensure_folders
 from hub.context import hub_of
 from hub.queue import (
     BACKFILL_QUICKBOOKS,
+    BULK_TASKS,
     ENQUEUE_DUE_RETRIES,
     POLL_SALESFORCE,
     PRUNE_INBOX,
@@ -29,7 +30,7 @@ def make_celery(flask_app: Flask) -> Celery:
 
     ensure_folders(hub.settings)
     celery = Celery(flask_app.name, task_cls=FlaskTask)
-    celery.conf.update(celery_settings(hub.settings))
+    celery.conf.update(celery_settings(hub.settings, BULK_TASKS))
     celery.conf.beat_schedule = beat_schedule(hub.settings)
     QuietTicks.install(celery.conf.beat_schedule)
     celery.set_default()

@@ -58,7 +58,8 @@ def _cycles(graph: grimp.ImportGraph, package: str) -> list[list[str]]:
 
 
 def test_no_import_cycle_among_hub_modules():  # type: ignore[no-untyped-def]
-    graph = grimp.build_graph("hub", "connectors", "worker", exclude_type_checking_imports=True)
+    graph = grimp.build_graph("hub", "connectors", "worker", exclude_type_checking_imports=True,
+                              cache_dir=None)  # a cached graph can hide a cycle just added
     assert _cycles(graph, "hub") == []
     assert _cycles(graph, "connectors") == []
 

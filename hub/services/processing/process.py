@@ -83,7 +83,7 @@ def _apply_all(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Process
 def _apply_once(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
     loaded = hub.recipes.current()
     if loaded.refused and not loaded.recipes:
-        # No good set, neither here nor in the database (recipe_store): running none would
+        # No good set, neither here nor in the database (recipes.store): running none would
         # mark events done with nothing applied.
         errors = "; ".join(str(p) for p in loaded.problems if p.is_error)[:1000]
         raise ConfigError(f"the recipes folder was refused, fix it and replay: {errors}",
