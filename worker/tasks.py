@@ -70,12 +70,12 @@ def ping() -> str:
 
 @shared_task(name=POLL_SALESFORCE, acks_late=True)
 def poll_salesforce() -> dict:
-    return polling.poll_salesforce(current_hub())
+    return polling.poll_connections(current_hub())
 
 
 @shared_task(name=BACKFILL_QUICKBOOKS, acks_late=True)
 def backfill_quickbooks() -> dict:
-    return polling.backfill_quickbooks(current_hub())
+    return polling.backfill_connections(current_hub())
 
 
 @shared_task(name=RUN_REPLAY_JOB, acks_late=True)

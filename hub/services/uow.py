@@ -64,13 +64,15 @@ class UnitOfWork:
             callback()
 
 
-def get_row(session: Session, model: type[Row], ident: Any, *, lock: bool = False) -> Row:
-    """A row by primary key, or NotFound: one that was there a moment ago may have been pruned
-    (the inbox keeps rows for a retention period) or removed by another process since."""
-    row = session.get(model, ident, with_for_update=lock)
+def get_row(session: Session, model: type[Row], ident: Any, *, lock: bool = False,
+            what: str | None = None, code: str | None = None) -> Row:
+    """A row by primary key, or NotFound ("{what} {ident} not found", with ``code``): asked for
+    by a caller, or there a moment ago and pruned since (the inbox keeps rows for a retention
+    period) or removed by another process."""
+    row = session.get(model, ident, with_for_update=lock) if ident is not None else None
     if row is None:
-        name = getattr(model, "__tablename__", model.__name__).rstrip("s").replace("_", " ")
-        raise NotFound(f"{name} {ident} not found")
+        name = what or getattr(model, "__tablename__", model.__name__).rstrip("s").replace("_", " ")
+        raise NotFound(f"{name} {ident} not found", code=code)
     return row
 
 

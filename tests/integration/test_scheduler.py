@@ -59,10 +59,10 @@ def count(hub, stmt) -> int:  # type: ignore[no-untyped-def]
 def test_salesforce_poll_stores_new_accounts_and_moves_the_cursor(hub, queue):  # type: ignore[no-untyped-def]
     fake = FakeSalesforce([("001A", T0), ("001B", T0 + timedelta(minutes=1))])
     wire(hub, {"salesforce": fake})
-    assert polling.poll_salesforce(hub) == {"salesforce": 2}
+    assert polling.poll_connections(hub) == {"salesforce": 2}
     # the next poll asks from the newest SystemModstamp (>=): the boundary record comes back
     # and the inbox dedupes it
-    assert polling.poll_salesforce(hub) == {"salesforce": 0}
+    assert polling.poll_connections(hub) == {"salesforce": 0}
     assert fake.asked == [None, T0 + timedelta(minutes=1)]
     assert count(hub, select(func.count(InboxEvent.id))) == 2
     assert len(queue.sent) == 2
@@ -73,8 +73,8 @@ def test_salesforce_poll_stores_new_accounts_and_moves_the_cursor(hub, queue):  
 def test_quickbooks_backfill_dedupes_against_webhooks(hub):  # type: ignore[no-untyped-def]
     fake = FakeQuickBooks()
     wire(hub, {"quickbooks": fake})
-    assert polling.backfill_quickbooks(hub) == {"quickbooks": 1}
-    assert polling.backfill_quickbooks(hub) == {"quickbooks": 0}
+    assert polling.backfill_connections(hub) == {"quickbooks": 1}
+    assert polling.backfill_connections(hub) == {"quickbooks": 0}
     assert fake.asked[1] > fake.asked[0]
 
 

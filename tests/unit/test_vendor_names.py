@@ -26,7 +26,7 @@ ALLOWED_FILES = {
 ALLOWED_NAMES = {
     # Celery tasks, their names and their settings (HUB_SALESFORCE_POLL_SECONDS, ...) that
     # deployments already use; the tasks poll and backfill every capable connection.
-    "poll_salesforce", "backfill_quickbooks", "POLL_SALESFORCE", "BACKFILL_QUICKBOOKS",
+    "POLL_SALESFORCE", "BACKFILL_QUICKBOOKS",
     "hub.poll_salesforce", "hub.backfill_quickbooks",
     "salesforce_poll_seconds", "quickbooks_backfill_seconds",
 }

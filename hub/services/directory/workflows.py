@@ -13,8 +13,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hub.db.models import User, Workflow
-from hub.errors import Conflict, NotFound, ValidationFailed
+from hub.errors import Conflict, ValidationFailed
 from hub.services.hub import Hub
+from hub.services.uow import get_row
 
 USER_ROLES = ("admin", "account_manager", "viewer")
 USER_STATUSES = ("active", "invited", "not_invited", "deactivated")
@@ -42,10 +43,7 @@ def workflows_by_name(session: Session) -> dict[str, Workflow]:
 
 def get_workflow(hub: Hub, workflow_id: str) -> Workflow:
     with hub.uow(read_only=True) as uow:
-        workflow = uow.session.get(Workflow, workflow_id)
-    if workflow is None:
-        raise NotFound(f"workflow {workflow_id} not found")
-    return workflow
+        return get_row(uow.session, Workflow, workflow_id)
 
 
 def create_workflow(hub: Hub, body: dict[str, Any]) -> Workflow:

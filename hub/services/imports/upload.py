@@ -25,12 +25,13 @@ from hub.csvfile.report import iter_error_report, spool
 from hub.db.models import CsvImport, ImportLineError
 from hub.db.models.imports import IMPORT_QUEUED, IMPORT_RUNNING
 from hub.db.types import utcnow
-from hub.errors import HubError, MalformedBody, NotFound, ValidationFailed
+from hub.errors import HubError, MalformedBody, ValidationFailed
 from hub.queue import PROCESS_IMPORT
 from hub.services.hub import Hub
 from hub.services.imports.files import FileSink, TeeStream
 from hub.services.imports.run import process_import as process_import  # the worker's entry point
 from hub.services.pages import Page
+from hub.services.uow import get_row
 
 log = logging.getLogger(__name__)
 
@@ -138,10 +139,7 @@ def enqueue_stalled_imports(
 
 
 def get_import(session: Session, import_id: int) -> CsvImport:
-    row = session.get(CsvImport, import_id)
-    if row is None:
-        raise NotFound(f"import {import_id} not found", code="import_not_found")
-    return row
+    return get_row(session, CsvImport, import_id, what="import", code="import_not_found")
 
 
 def read_import(hub: Hub, import_id: int) -> CsvImport:

@@ -92,8 +92,3 @@ def backfill_connections(hub: Hub) -> dict[str, int]:
         stored[name] = len(store_polled(hub, name, connector, notes))
         _move_cursor(hub, name, cls.backfill_cursor_kind, started - BACKFILL_OVERLAP)
     return stored
-
-
-# The names the Celery tasks (worker/tasks.py) call, kept until the tasks are renamed.
-poll_salesforce = poll_connections
-backfill_quickbooks = backfill_connections

@@ -59,9 +59,7 @@ def replay_run(hub: Hub, run_id: int, version: str = "current", dry_run: bool = 
     if version not in VERSIONS:
         raise ValidationFailed(f"version must be one of {', '.join(VERSIONS)}")
     with hub.uow() as uow:
-        original = uow.session.get(RecipeRun, run_id)
-        if original is None:
-            raise NotFound(f"run {run_id} not found", code="run_not_found")
+        original = get_row(uow.session, RecipeRun, run_id, what="run", code="run_not_found")
         if original.inbox_event_id is None:
             raise Conflict("the run's event is no longer in the inbox (pruned)")
         recipe_name, recipe_version = original.recipe_name, original.recipe_version
@@ -171,17 +169,12 @@ def start_replay_job(hub: Hub, filters: dict[str, Any], version: str, rate: floa
 
 def get_replay_job(hub: Hub, job_id: int) -> ReplayJob:
     with hub.uow(read_only=True) as uow:
-        job = uow.session.get(ReplayJob, job_id)
-    if job is None:
-        raise NotFound(f"replay job {job_id} not found")
-    return job
+        return get_row(uow.session, ReplayJob, job_id)
 
 
 def cancel_replay_job(hub: Hub, job_id: int) -> ReplayJob:
     with hub.uow() as uow:
-        job = uow.session.get(ReplayJob, job_id)
-        if job is None:
-            raise NotFound(f"replay job {job_id} not found")
+        job = get_row(uow.session, ReplayJob, job_id)
         job.cancel_requested = True
         if job.status == jobs.JOB_QUEUED:
             job.status, job.finished_at = jobs.JOB_CANCELLED, utcnow()

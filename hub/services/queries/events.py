@@ -12,9 +12,9 @@ from sqlalchemy import Select, and_
 
 from hub.db.models import InboxEvent
 from hub.db.models.inbox import INBOX_STATUSES
-from hub.errors import NotFound
 from hub.services.hub import Hub
 from hub.services.pages import Page, newest_first
+from hub.services.uow import get_row
 
 __all__ = ["INBOX_STATUSES", "EventFilter", "get_event", "list_events"]
 
@@ -54,7 +54,4 @@ def list_events(hub: Hub, flt: EventFilter, offset: int, limit: int) -> Page[Inb
 
 def get_event(hub: Hub, event_id: int) -> InboxEvent:
     with hub.uow(read_only=True) as uow:
-        event = uow.session.get(InboxEvent, event_id)
-    if event is None:
-        raise NotFound(f"event {event_id} not found")
-    return event
+        return get_row(uow.session, InboxEvent, event_id, what="event")

@@ -13,10 +13,11 @@ from sqlalchemy import Select, and_
 
 from hub.db.models import RecipeRun
 from hub.db.models.runs import FAILED, RUN_STATUSES
-from hub.errors import InvalidInput, NotFound, ValidationFailed
+from hub.errors import InvalidInput, ValidationFailed
 from hub.services.hub import Hub
 from hub.services.pages import Page, newest_first
 from hub.services.payloads import parse_time
+from hub.services.uow import get_row
 
 __all__ = ["FILTER_KEYS", "RESOLVED_CHOICES", "RUN_STATUSES", "RunFilter", "get_run", "list_runs",
            "resolved_filter"]
@@ -89,7 +90,4 @@ def list_runs(hub: Hub, flt: RunFilter, offset: int, limit: int) -> Page[RecipeR
 
 def get_run(hub: Hub, run_id: int) -> RecipeRun:
     with hub.uow(read_only=True) as uow:
-        run = uow.session.get(RecipeRun, run_id)
-    if run is None:
-        raise NotFound(f"run {run_id} not found", code="run_not_found")
-    return run
+        return get_row(uow.session, RecipeRun, run_id, what="run", code="run_not_found")

@@ -21,6 +21,7 @@ from hub.services.payloads import validate
 from hub.services.processing.apply import dry_outcomes, snapshot_of
 from hub.services.processing.process import stored_notification
 from hub.services.recipes.store import LoadedRecipes
+from hub.services.uow import get_row
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,7 @@ def dry_run(hub: Hub, name: str, event: dict[str, Any] | None, event_id: int | N
 
 def _stored_events(hub: Hub, event_id: int | None) -> list[dict[str, Any]]:
     with hub.uow() as uow:
-        row = uow.session.get(InboxEvent, event_id) if event_id is not None else None
-        if row is None:
-            raise NotFound(f"event {event_id} not found")
+        row = get_row(uow.session, InboxEvent, event_id, what="event")
         events, stored = row.normalised, stored_notification(row)
     return events if events is not None else hub.connections.connector(stored.connection).normalise(stored)
 
