@@ -47,6 +47,18 @@ class Settings:
     sweep_seconds: int = 30
     lost_after_seconds: int = 600
     log_level: str = "INFO"
+    # Pages: how long a sign-in lasts, and the lockout after repeated wrong passwords.
+    session_hours: int = 12
+    sign_in_attempts: int = 5
+    lockout_minutes: int = 15
+    invite_hours: int = 72
+    # Session cookies are marked Secure when the request came over https; set this behind a
+    # proxy that terminates TLS (it forwards plain http) to mark them Secure always.
+    secure_cookies: bool = False
+    # Where people reach the pages (invite links); defaults to http://127.0.0.1:<port>.
+    public_url: str | None = None
+    # `make run` only: the demo admin's password, set by `hub demo` and printed by `hub serve`.
+    demo_admin_password: str | None = field(default=None, repr=False)
     # Every HUB_* variable as given, for the connector configuration (HUB_STRIPE_*, ...).
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
     # The whole environment, only for ${VAR} placeholders in HUB_CONNECTIONS_FILE.

@@ -23,6 +23,8 @@ def local_defaults() -> dict[str, str]:
         ADMIN_KEY: "dev-admin-key",
         "HUB_STRIPE_WEBHOOK_SECRET": "whsec_local_demo_secret",  # `hub try-webhook` signs with it
         "HUB_PORT": str(Settings().port),
+        # `hub demo` gives the demo admin this password; `hub serve` prints it with the address.
+        "HUB_DEMO_ADMIN_PASSWORD": secrets.token_urlsafe(12),
     }
 
 

@@ -19,6 +19,7 @@ from flask.cli import with_appcontext
 
 from hub.broker import BULK_QUEUE, QUEUE, ensure_folders
 from hub.context import current_hub
+from hub.services.demo import DEMO_ADMIN
 
 # Threads, not sync workers: a slow client (a trickled upload, a long download) holds one thread of
 # sixteen instead of one worker of two, and /healthz keeps answering beside 200 exports. The
@@ -57,6 +58,9 @@ def serve(port: int | None, web_workers: int) -> None:
     procs = {name: subprocess.Popen(cmd, env=env)
              for name, cmd in _commands(port or settings.port, web_workers).items()}
     click.echo(f"hub serving on http://127.0.0.1:{port or settings.port} (Ctrl-C stops)")
+    if settings.demo_admin_password:
+        click.echo(f"sign in at http://127.0.0.1:{port or settings.port}/ as {DEMO_ADMIN} "
+                   f"with password {settings.demo_admin_password} (HUB_DEMO_ADMIN_PASSWORD in .env)")
     signal.signal(signal.SIGTERM, lambda *_: _stop(procs))
     try:
         while all(p.poll() is None for p in procs.values()):

@@ -21,13 +21,15 @@ WORKFLOWS = [
     ("wf_enterprise", "Enterprise", "Account-manager-led collection for large accounts."),
     ("wf_net_terms", "Net terms", "Invoices on agreed terms: reminders from the due date."),
 ]
+DEMO_ADMIN = "finance.admin@example.com"
 USERS = [
     ("alice.martin@example.com", "Alice Martin", "account_manager"),
     ("bob.chen@example.com", "Bob Chen", "account_manager"),
     ("carla.diaz@example.com", "Carla Diaz", "account_manager"),
     ("ae-team@example.com", "AE team", "account_manager"),
     ("collections@example.com", "Collections desk", "account_manager"),
-    ("finance.admin@example.com", "Finance Admin", "admin"),
+    (DEMO_ADMIN, "Finance Admin", "admin"),
+    ("ops.oncall@example.com", "Ops on call", "ops"),
 ]
 CUSTOMERS = [
     # external id, name, email, currency, payment method, workflow, managers, custom fields

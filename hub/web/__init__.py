@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 def register_web(app: Flask) -> None:
-    from hub.web import api, errors, health, metrics, webhooks
+    from hub.web import api, errors, health, metrics, pages, webhooks
     from hub.web.throttle import Slots
 
     settings = hub_of(app).settings
@@ -25,6 +25,7 @@ def register_web(app: Flask) -> None:
     app.register_blueprint(metrics.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(api.build_blueprint(), url_prefix="/api/v1")
+    app.register_blueprint(pages.build_blueprint())
 
 
 def prepare_server_process(app: Flask) -> threading.Thread:

@@ -8,6 +8,7 @@ from hub.db.models.customers import (
     CustomerAccountManager,
     FieldOwner,
     User,
+    WebSession,
     Workflow,
 )
 from hub.db.models.imports import CsvImport, ImportFilePiece, ImportLineError
@@ -34,6 +35,7 @@ __all__ = [
     "RecipeVersion",
     "SecurityEvent",
     "User",
+    "WebSession",
     "WebhookDelivery",
     "Workflow",
 ]

@@ -25,7 +25,10 @@ class Workflow(Base):
 
 
 class User(Base):
-    """A person who can be an account manager (and may hold an account_manager API key)."""
+    """A person who can be an account manager (and may hold an account_manager API key).
+
+    The sign-in columns are written only by ``hub.services.directory.sign_in``: the password's
+    argon2 hash, the failed attempts counted towards a lockout, and an invite's token hash."""
 
     __tablename__ = "users"
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -34,6 +37,25 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(32), default="account_manager")
     status: Mapped[str] = mapped_column(String(32), default="active")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invite_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invite_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie carries the token, the row only its SHA-256 (like API keys).
+
+    Signing out deletes the row, so a copied cookie stops working at once; ``csrf_token`` is the
+    value every form of this session must echo."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Customer(Base):

@@ -17,7 +17,7 @@ from hub.errors import Conflict, ValidationFailed
 from hub.services.hub import Hub
 from hub.services.uow import get_row
 
-USER_ROLES = ("admin", "account_manager", "viewer")
+USER_ROLES = ("admin", "ops", "account_manager", "viewer")
 USER_STATUSES = ("active", "invited", "not_invited", "deactivated")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 WHITESPACE = re.compile(r"\s+")
