@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HUB_TEST_POSTGRES_URL ?= postgresql+psycopg://$(shell id -un)@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-sqlite test-postgres lint bench clean
+.PHONY: install run test test-sqlite test-postgres lint bench screenshots clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test-postgres: install
 	HUB_TEST_DATABASE_URL=$(HUB_TEST_POSTGRES_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint test-sqlite test-postgres
+
+# The browser tests take the README's screenshots on demo data; this keeps them in docs/.
+screenshots: install
+	HUB_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
 bench: install
 	$(BIN)/python bench/bench_recipe_engine.py

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from hub.errors import HubError
+
+# Machines call these; everything else is a person's browser and gets a page, not JSON.
+JSON_PREFIXES = ("/api/", "/webhooks/", "/healthz", "/metrics")
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +42,12 @@ def register(app: Flask) -> None:
         message = exc.description or exc.name
         if status == 413:
             message = "the request body is larger than the limit"
-        body = {"error": {"code": HTTP_CODES.get(status, exc.name.lower().replace(" ", "_")),
-                          "message": message}}
+        code = HTTP_CODES.get(status, exc.name.lower().replace(" ", "_"))
+        if _wants_page():
+            page_error = HubError(message, code=code)
+            page_error.http_status = status
+            return render_template("pages/error.html", error=page_error), status
+        body = {"error": {"code": code, "message": message}}
         response = jsonify(body)
         response.status_code = status
         return response
@@ -51,3 +58,7 @@ def register(app: Flask) -> None:
         response = jsonify({"error": {"code": "internal_error", "message": "internal error"}})
         response.status_code = 500
         return response
+
+
+def _wants_page() -> bool:
+    return not request.path.startswith(JSON_PREFIXES) and request.accept_mimetypes.accept_html

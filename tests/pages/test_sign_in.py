@@ -86,3 +86,42 @@ def test_an_invite_link_sets_a_password_once(app, demo):  # type: ignore[no-unty
                                                  "csrf_token": csrf_of(page)})
     assert done.status_code == 303
     assert app.test_client().get(f"/invite/{token}").status_code == 404
+
+
+def test_an_expired_or_deactivated_session_signs_no_one_in(app, demo):  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from hub.db.models import User, WebSession
+    from hub.db.types import utcnow
+
+    token = sign_in.sign_in(demo, USERS["admin"], PASSWORD)
+    assert sign_in.signed_in(demo, token) is not None
+    with demo.uow() as uow:
+        for row in uow.session.query(WebSession):
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        uow.commit()
+    assert sign_in.signed_in(demo, token) is None
+    token = sign_in.sign_in(demo, USERS["ops"], PASSWORD)
+    with demo.uow() as uow:
+        uow.session.query(User).filter(User.email == USERS["ops"]).one().status = "deactivated"
+        uow.commit()
+    assert sign_in.signed_in(demo, token) is None
+    client = app.test_client()
+    form = csrf_of(client.get("/sign-in").get_data(as_text=True))
+    refused = client.post("/sign-in", data={"email": USERS["ops"], "password": PASSWORD, "csrf_token": form})
+    assert refused.status_code == 401
+
+
+def test_an_htmx_refresh_after_the_session_ended_is_told_to_go_to_sign_in(app, demo):  # type: ignore[no-untyped-def]
+    answer = app.test_client().get("/sign-out-not-a-page", headers={"HX-Request": "true"})
+    assert answer.status_code == 404  # unknown paths stay 404s, as a page for browsers
+    answer = app.test_client().get("/runs", headers={"HX-Request": "true"})
+    assert answer.status_code == 401 and answer.headers["HX-Redirect"] == "/sign-in"
+
+
+def test_an_unknown_path_is_a_page_for_browsers_and_json_for_the_api(app, demo):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    page = client.get("/no-such-page", headers={"Accept": "text/html"})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    api = client.get("/api/v1/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.mimetype == "application/json"
