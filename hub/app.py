@@ -21,7 +21,7 @@ def create_app(test_config: Mapping[str, Any] | None = None, hub: Hub | None = N
     settings = hub.settings if hub else load_settings(overrides=test_config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)  # its plugin set-up is noise at INFO
-    app = Flask("hub")
+    app = Flask("hub", static_folder=None)  # the pages blueprint serves /static itself
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]  # answers keep the order they are built in
     install_hub(app, hub or build_hub(settings))

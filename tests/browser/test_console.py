@@ -89,11 +89,11 @@ def test_a_new_event_appears_live_then_a_failed_run_is_replayed_from_its_page(pa
     created = console.api("post", "/workflows", json={"name": "UK direct debit"})
     assert created.status_code == 201, created.text
     page.goto(failed_url)
-    page.get_by_role("button", name="Dry run").click()
+    page.get_by_role("button", name="Preview the replay").click()
     preview = page.locator("#replay-preview")
     expect(preview).to_contain_text("UK direct debit")
     screenshot(page, console, "replay-preview")
-    page.get_by_role("button", name="Confirm replay").click()
+    page.get_by_role("button", name=re.compile("^Confirm: replay")).click()
     expect(page.locator("main")).to_contain_text("succeeded")
     assert page.url != failed_url
 
@@ -103,10 +103,10 @@ def test_bulk_replay_of_the_current_filter_shows_progress_and_the_result(page_fo
         post_stripe(console.url, 9100 + n, "card", f"cus_browser_bulk_{n}")
     page = page_for("admin")
     page.goto(f"{console.url}/runs?recipe=stripe-payment-method-to-workflow&customer=cus_browser_bulk_1")
-    expect(page.locator("table tbody tr")).to_have_count(1, timeout=30_000)
+    expect(page.locator("table tbody tr", has_text="cus_browser_bulk_1")).to_have_count(1, timeout=30_000)
     page.get_by_role("link", name=re.compile("Replay these")).click()
     expect(page.locator("main")).to_contain_text("1 run")
-    page.get_by_role("button", name=re.compile("Start")).click()
+    page.get_by_role("button", name=re.compile("^Start replaying")).click()
     expect(page.locator("progress")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("finished", timeout=30_000)
+    expect(page.locator("#replay-job")).to_contain_text("Finished: 1 of 1", timeout=30_000)
     screenshot(page, console, "bulk-replay")

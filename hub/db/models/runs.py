@@ -45,6 +45,8 @@ class RecipeRun(Base):
         Index("ix_recipe_runs_status_next", "status", "next_attempt_at"),
         Index("ix_recipe_runs_event", "inbox_event_id"),
         Index("ix_recipe_runs_created", "created_at"),
+        # The run log's counts by status (resolved failures apart) read this index alone.
+        Index("ix_recipe_runs_status_resolved", "status", "resolved_by_id"),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     inbox_event_id: Mapped[int | None] = mapped_column(ForeignKey("inbox_events.id", ondelete="SET NULL"))

@@ -1,4 +1,4 @@
-"""Reading the inbox: list with filters, one event with its raw and normalised forms.
+"""Reading the inbox: list with filters, one event with its raw and normalised forms, refusals.
 
 Each read is its own read-only unit of work; the rows it returns stay readable after it.
 """
@@ -10,13 +10,16 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_
 
-from hub.db.models import InboxEvent
+from hub.db.models import InboxEvent, RecipeRun, SecurityEvent, WebhookDelivery
 from hub.db.models.inbox import INBOX_STATUSES
 from hub.services.hub import Hub
+from hub.services.ingest.inbox import safe_headers
 from hub.services.pages import Page, newest_first
+from hub.services.queries.runs import RunFilter, list_runs
 from hub.services.uow import get_row
 
-__all__ = ["INBOX_STATUSES", "EventFilter", "get_event", "list_events"]
+__all__ = ["INBOX_STATUSES", "EventDetail", "EventFilter", "RefusalFilter", "event_detail", "get_event",
+           "list_events", "list_refusals"]
 
 
 @dataclass(frozen=True)
@@ -55,3 +58,44 @@ def list_events(hub: Hub, flt: EventFilter, offset: int, limit: int) -> Page[Inb
 def get_event(hub: Hub, event_id: int) -> InboxEvent:
     with hub.uow(read_only=True) as uow:
         return get_row(uow.session, InboxEvent, event_id, what="event")
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    event: InboxEvent
+    headers: dict[str, str]  # of the delivery that brought it; none for a polled event
+    runs: Page[RecipeRun]  # newest first
+
+
+def event_detail(hub: Hub, event_id: int, runs_limit: int = 50) -> EventDetail:
+    """The event, its delivery's headers (credentials and signatures left out, again, in case an
+    older row kept one) and its runs."""
+    with hub.uow(read_only=True) as uow:
+        event = get_row(uow.session, InboxEvent, event_id, what="event")
+        delivery = uow.session.get(WebhookDelivery, event.delivery_id) if event.delivery_id else None
+        headers = safe_headers(delivery.headers or {}) if delivery is not None else {}
+    return EventDetail(event, dict(sorted(headers.items())),
+                       list_runs(hub, RunFilter(event=event_id), 0, runs_limit))
+
+
+@dataclass(frozen=True)
+class RefusalFilter:
+    connection: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def apply(self, stmt: Select) -> Select:
+        c = []
+        if self.connection:
+            c.append(SecurityEvent.connection == self.connection)
+        if self.since:
+            c.append(SecurityEvent.created_at >= self.since)
+        if self.until:
+            c.append(SecurityEvent.created_at < self.until)
+        return stmt.where(and_(*c)) if c else stmt
+
+
+def list_refusals(hub: Hub, flt: RefusalFilter, offset: int, limit: int) -> Page[SecurityEvent]:
+    """Refused webhooks (forged signatures, wrong credentials): kind, reason, source; no payload
+    was ever kept."""
+    return newest_first(hub, SecurityEvent, flt.apply, offset, limit)

@@ -28,12 +28,12 @@ CHART = "vendor/chart-4.6.1.umd.min.js"
 
 
 PAGE_MODULES: tuple[str, ...] = (
-    # "dashboard",
-    # "runs",
-    # "events",
-    # "connections",
-    # "recipes",
-    # "customers",
+    "dashboard",
+    "runs",
+    "events",
+    "connections",
+    "recipes",
+    "customers",
 )
 
 

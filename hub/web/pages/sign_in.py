@@ -1,4 +1,4 @@
-"""Sign in, sign out and accept an invite: the only pages open without a session."""
+"""Sign in, sign out and accept an invite: the only pages open to someone not signed in."""
 
 from __future__ import annotations
 
