@@ -4,7 +4,6 @@ their API key: another manager's customer is a 404, not a 403, so its existence 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, render_template
@@ -12,38 +11,16 @@ from flask import Blueprint, render_template
 from hub.context import current_hub
 from hub.services.directory import customers as svc
 from hub.services.directory.field_names import api_field_name
-from hub.services.pages import Page
-from hub.services.queries.runs import RunFilter, list_runs
+from hub.services.queries.customers import customer_profile
 from hub.web.pages.access import EVERYONE, OPS_READERS, allow, can, visible_user_id
 from hub.web.pages.query import integer, read_query, text, with_query
 
 if TYPE_CHECKING:  # the web layer reads rows; it never imports the database layer to run
-    from hub.db.models import Customer, RecipeRun
+    from hub.db.models import Customer
 
 bp = Blueprint("customers", __name__)
 PAGE_SIZE = 50
-HISTORY_SIZE = 50
-RUNS_SIZE = 10
 LIST_QUERY = {"q": text(200), "offset": integer(0, 10_000_000)}
-
-
-@dataclass(frozen=True)
-class CustomerProfile:
-    """What the customer page shows, read with the viewer's scope."""
-
-    customer: Customer
-    history: svc.CustomerHistory
-    runs: Page[RecipeRun] | None  # None for account managers: the run log is for ops readers
-
-
-def customer_profile(ref: str) -> CustomerProfile:
-    """The customer (404 outside an account manager's scope), its latest history and runs."""
-    hub = current_hub()
-    customer = svc.get_customer(hub, ref, visible_user_id())
-    history = svc.customer_history(hub, customer.id, None, 0, HISTORY_SIZE)
-    runs = (list_runs(hub, RunFilter(customer=customer.external_id), 0, RUNS_SIZE)
-            if can(*OPS_READERS) else None)
-    return CustomerProfile(customer, history, runs)
 
 
 @bp.get("/customers")
@@ -59,7 +36,7 @@ def customer_list():
 @bp.get("/customers/<path:ref>")
 @allow(*EVERYONE)
 def customer_page(ref: str):
-    profile = customer_profile(ref[:300])
+    profile = customer_profile(current_hub(), ref[:300], visible_user_id(), with_runs=can(*OPS_READERS))
     return render_template("customers/detail.html", nav="Customers", profile=profile,
                            customer=profile.customer, owners=owners_of(profile.customer),
                            field_name=api_field_name, with_query=with_query)
