@@ -17,6 +17,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Notification, WebhookReply, WebhookRequest, json_reply
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
@@ -138,6 +139,13 @@ def _inbox_values(
 def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
     lowered = ((k.lower(), v) for k, v in headers.items())
     return {k: v for k, v in lowered if k not in SECRET_HEADERS and SIGNATURE_MARKER not in k}
+
+
+def delivered_headers(session: Session, event: InboxEvent | None) -> dict[str, str]:
+    """The headers of the delivery that brought ``event``, sorted, secrets left out again (in case
+    an older row kept one); none for a polled event or one the inbox pruned."""
+    delivery = session.get(WebhookDelivery, event.delivery_id) if event and event.delivery_id else None
+    return dict(sorted(safe_headers(delivery.headers or {}).items())) if delivery is not None else {}
 
 
 def _publish_quietly(hub: Hub, inbox_ids: list[int]) -> None:

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import Select, and_
 
-from hub.db.models import InboxEvent, RecipeRun, SecurityEvent, WebhookDelivery
+from hub.db.models import InboxEvent, RecipeRun, SecurityEvent
 from hub.db.models.inbox import INBOX_STATUSES
 from hub.services.hub import Hub
-from hub.services.ingest.inbox import safe_headers
+from hub.services.ingest.inbox import delivered_headers
 from hub.services.pages import Page, newest_first
 from hub.services.queries.runs import RunFilter, list_runs
 from hub.services.uow import get_row
@@ -72,10 +72,8 @@ def event_detail(hub: Hub, event_id: int, runs_limit: int = 50) -> EventDetail:
     older row kept one) and its runs."""
     with hub.uow(read_only=True) as uow:
         event = get_row(uow.session, InboxEvent, event_id, what="event")
-        delivery = uow.session.get(WebhookDelivery, event.delivery_id) if event.delivery_id else None
-        headers = safe_headers(delivery.headers or {}) if delivery is not None else {}
-    return EventDetail(event, dict(sorted(headers.items())),
-                       list_runs(hub, RunFilter(event=event_id), 0, runs_limit))
+        headers = delivered_headers(uow.session, event)
+    return EventDetail(event, headers, list_runs(hub, RunFilter(event=event_id), 0, runs_limit))
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Select, and_, func, select
 
-from hub.db.models import InboxEvent, RecipeRun, WebhookDelivery
+from hub.db.models import InboxEvent, RecipeRun
 from hub.db.models.runs import FAILED, RUN_STATUSES
 from hub.errors import InvalidInput, ValidationFailed
 from hub.services.hub import Hub
-from hub.services.ingest.inbox import safe_headers
+from hub.services.ingest.inbox import delivered_headers
 from hub.services.pages import Page, newest_first
 from hub.services.payloads import parse_time
 from hub.services.uow import get_row
@@ -88,13 +88,7 @@ def resolved_filter(value: Any, status: str | None) -> bool | None:
 
 def list_runs(hub: Hub, flt: RunFilter, offset: int, limit: int, oldest_first: bool = False
               ) -> Page[RecipeRun]:
-    if not oldest_first:
-        return newest_first(hub, RecipeRun, flt.apply, offset, limit)
-    with hub.uow(read_only=True) as uow:
-        total = uow.session.scalar(flt.apply(select(func.count(RecipeRun.id)))) or 0
-        rows = uow.session.scalars(flt.apply(select(RecipeRun)).order_by(RecipeRun.id.asc())
-                                   .offset(offset).limit(limit))
-        return Page(offset, limit, total, list(rows))
+    return newest_first(hub, RecipeRun, flt.apply, offset, limit, reverse=oldest_first)
 
 
 def count_runs(hub: Hub, flt: RunFilter) -> int:
@@ -150,7 +144,4 @@ def run_detail(hub: Hub, run_id: int) -> RunDetail:
     with hub.uow(read_only=True) as uow:
         run = get_row(uow.session, RecipeRun, run_id, what="run", code="run_not_found")
         event = uow.session.get(InboxEvent, run.inbox_event_id) if run.inbox_event_id else None
-        delivery = (uow.session.get(WebhookDelivery, event.delivery_id)
-                    if event is not None and event.delivery_id else None)
-        headers = safe_headers(delivery.headers or {}) if delivery is not None else {}
-        return RunDetail(run, event, dict(sorted(headers.items())))
+        return RunDetail(run, event, delivered_headers(uow.session, event))

@@ -51,10 +51,11 @@ def build_blueprint() -> Blueprint:
 
     @pages.before_request
     def _viewer() -> Any:
+        if request.endpoint == "pages.static":  # files need no viewer: no query per stylesheet
+            return None
         access.load_viewer()
         if request.endpoint in sign_in.PUBLIC:
-            if request.endpoint != "pages.static":
-                access.check_csrf()
+            access.check_csrf()
             return None
         if g.viewer is None:
             return _to_sign_in()

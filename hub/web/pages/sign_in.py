@@ -13,7 +13,7 @@ from hub.web.pages.access import end_session, start_session
 
 bp = Blueprint("sign_in", __name__)
 PUBLIC = {"pages.sign_in.sign_in_form", "pages.sign_in.sign_in", "pages.sign_in.invite_form",
-          "pages.sign_in.accept_invite", "pages.static"}
+          "pages.sign_in.accept_invite"}
 
 
 def safe_next(target: str | None) -> str:
