@@ -47,15 +47,17 @@ def moment(raw: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def read_query(allowed: Mapping[str, Parser]) -> dict[str, Any]:
-    """The query string as typed values; empty fields (a form's blank filter) count as absent."""
+def read_query(allowed: Mapping[str, Parser], source: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The query string (or ``source``, a posted form's fields) as typed values; empty fields
+    (a form's blank filter) count as absent."""
     values: dict[str, Any] = dict.fromkeys(allowed)
-    for name in request.args:
+    given = request.args if source is None else source
+    for name in given:
         if name not in allowed:
             close = difflib.get_close_matches(name, list(allowed), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise InvalidInput(f"unknown parameter {name!r}{hint}", code="parameter_unknown")
-        raw = request.args.get(name, "")
+        raw = given.get(name, "")
         if raw == "":
             continue
         try:

@@ -91,7 +91,8 @@ def bulk_replay_form():
 @bp.post("/runs/replay")
 @allow(*REPLAYERS)
 def bulk_replay():
-    filters = {k: request.form[k] for k in FILTERS if request.form.get(k)}
+    form = {k: v for k, v in request.form.items() if k in FILTERS}  # version, rate, csrf: below
+    filters = job_filter(read_query(FILTERS, form))
     try:
         rate = float(request.form.get("rate", "20"))
     except ValueError as exc:
