@@ -26,6 +26,7 @@ PROCESS_EVENT = "hub.process_event"
 PROCESS_IMPORT = "hub.process_import"
 PROCESS_IMPORT_PART = "hub.process_import_part"
 RUN_REPLAY_JOB = "hub.run_replay_job"
+RUN_BULK_ASSIGN_JOB = "hub.run_bulk_assign_job"
 # Beat's periodic jobs.
 SWEEP_INBOX = "hub.sweep_inbox"
 SWEEP_IMPORTS = "hub.sweep_imports"
@@ -36,12 +37,13 @@ BACKFILL_QUICKBOOKS = "hub.backfill_quickbooks"
 # Lets ops (and tests) check that a worker consumes from the broker.
 PING = "hub.ping"
 
-TASK_NAMES = (PROCESS_EVENT, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB, SWEEP_INBOX,
+TASK_NAMES = (PROCESS_EVENT, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB, RUN_BULK_ASSIGN_JOB,
+              SWEEP_INBOX,
               SWEEP_IMPORTS, ENQUEUE_DUE_RETRIES, PRUNE_INBOX, POLL_SALESFORCE,
               BACKFILL_QUICKBOOKS, PING)
 # Long work (a whole file, thousands of runs) on a queue of its own, so that it never sits
 # ahead of webhook processing in one line of messages.
-BULK_TASKS = (PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB)
+BULK_TASKS = (PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB, RUN_BULK_ASSIGN_JOB)
 
 
 class TaskQueue:

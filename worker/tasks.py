@@ -17,10 +17,12 @@ from hub.queue import (
     PROCESS_IMPORT,
     PROCESS_IMPORT_PART,
     PRUNE_INBOX,
+    RUN_BULK_ASSIGN_JOB,
     RUN_REPLAY_JOB,
     SWEEP_IMPORTS,
     SWEEP_INBOX,
 )
+from hub.services.directory import bulk_jobs
 from hub.services.imports import run as import_run
 from hub.services.imports import upload as imports
 from hub.services.ingest import inbox, polling, retention
@@ -81,6 +83,12 @@ def backfill_quickbooks() -> dict:
 @shared_task(name=RUN_REPLAY_JOB, acks_late=True)
 def run_replay_job(job_id: int) -> str:
     return replay.run_replay_job(current_hub(), job_id)
+
+
+@shared_task(name=RUN_BULK_ASSIGN_JOB, acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
+def run_bulk_assign_job(job_id: int) -> str:
+    """Resumable: a redelivery continues after the last committed chunk."""
+    return bulk_jobs.run_bulk_assign_job(current_hub(), job_id)
 
 
 @shared_task(name=PROCESS_IMPORT, acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)

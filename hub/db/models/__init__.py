@@ -13,13 +13,15 @@ from hub.db.models.customers import (
 )
 from hub.db.models.imports import CsvImport, ImportFilePiece, ImportLineError
 from hub.db.models.inbox import InboxEvent, PollCursor, SecurityEvent, WebhookDelivery
-from hub.db.models.jobs import ReplayJob
+from hub.db.models.jobs import BulkAssignJob, ReplayJob
 from hub.db.models.keys import ApiKey
 from hub.db.models.runs import RecipeRun, RecipeVersion
+from hub.db.models.views import SavedView
 
 __all__ = [
     "ApiKey",
     "AssignmentHistory",
+    "BulkAssignJob",
     "Base",
     "ConnectorCredential",
     "CsvImport",
@@ -33,6 +35,7 @@ __all__ = [
     "RecipeRun",
     "ReplayJob",
     "RecipeVersion",
+    "SavedView",
     "SecurityEvent",
     "User",
     "WebSession",

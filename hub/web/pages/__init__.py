@@ -34,6 +34,10 @@ PAGE_MODULES: tuple[str, ...] = (
     "connections",
     "recipes",
     "customers",
+    "customer_page",
+    "bulk",
+    "imports",
+    "directory",
 )
 
 
