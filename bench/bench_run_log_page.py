@@ -14,14 +14,10 @@ reports the median and p95, and the ratio to the JSON API's answer for the same 
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import re
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,9 +25,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
+from sqlalchemy import text  # noqa: E402
+
+from bench.page_timing import on_database, p95, signed_in, timed  # noqa: E402
 from hub.app import create_app  # noqa: E402
 from hub.bootstrap import build_hub  # noqa: E402
 from hub.config import load_settings  # noqa: E402
@@ -95,31 +92,10 @@ def seed(database_url: str, runs: int) -> Any:
     return hub
 
 
-def signed_in(app: Any) -> Any:
-    client = app.test_client()
-    form = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', form)
-    assert token, "no CSRF token on the sign-in form"
-    answer = client.post("/sign-in", data={"email": OPS, "password": PASSWORD, "next": "/",
-                                           "csrf_token": token.group(1)})
-    assert answer.status_code == 303, answer.get_data(as_text=True)
-    return client
 
 
-def timed(client: Any, path: str, samples: int, headers: dict[str, str] | None = None) -> list[float]:
-    client.get(path, headers=headers)  # warm: templates compiled, statements cached
-    found = []
-    for _ in range(samples):
-        started = time.perf_counter()
-        answer = client.get(path, headers=headers)
-        found.append((time.perf_counter() - started) * 1000)
-        assert answer.status_code == 200, (path, answer.status_code, answer.get_data(as_text=True)[:300])
-    return found
 
 
-def p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
 def cases() -> list[tuple[str, str, str]]:
@@ -137,7 +113,7 @@ def cases() -> list[tuple[str, str, str]]:
 
 def measure(hub: Any, samples: int) -> bool:
     app = create_app(hub=hub)
-    client = signed_in(app)
+    client = signed_in(app, OPS, PASSWORD)
     api = {"Authorization": f"Bearer {ADMIN}"}
     health = timed(client, "/healthz", samples)
     print(f"/healthz floor: median {statistics.median(health):.1f} ms, p95 {p95(health):.1f} ms")
@@ -154,21 +130,8 @@ def measure(hub: Any, samples: int) -> bool:
     return ok
 
 
-def fresh_postgres(server_url: str) -> str:
-    url = make_url(server_url)
-    name = f"hub_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
 
 
-def drop_postgres(server_url: str, bench_url: str) -> None:
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(bench_url).database}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> int:
@@ -178,21 +141,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="a PostgreSQL server URL; the bench creates and drops its own database")
     args = parser.parse_args()
-    if args.database_url:
-        url = fresh_postgres(args.database_url)
-        try:
-            hub = seed(url, args.runs)
-            ok = measure(hub, args.requests)
-            hub.db.dispose()
-        finally:
-            drop_postgres(args.database_url, url)
-        return 0 if ok else 1
-    with tempfile.TemporaryDirectory() as folder:
-        hub = seed(f"sqlite:///{folder}/bench.db", args.runs)
-        ok = measure(hub, args.requests)
-        hub.db.dispose()
-    return 0 if ok else 1
-
+    return on_database(args.database_url, lambda url: seed(url, args.runs),
+                       lambda hub: measure(hub, args.requests))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -70,7 +70,7 @@ def open_csv(
     delimiter = sniff_delimiter(decoded.sample)
     # The end marker shows whether the file ended inside a quoted cell; see _check_end().
     rows = csv.reader(chain(decoded.text, [_END_MARKER]), delimiter=delimiter)
-    header_line, headers = _read_header(rows)
+    header_line, headers = read_header(rows)
     column_map = resolve_columns(headers, mapping)
     return CsvImportReader(decoded, rows, delimiter, header_line, headers, column_map)
 
@@ -218,7 +218,10 @@ def sniff_delimiter(sample: str) -> str:
         return best[0]
 
 
-def _read_header(rows: Iterator[list[str]]) -> tuple[int, list[str]]:
+def read_header(rows: Iterator[list[str]]) -> tuple[int, list[str]]:
+    """The header's line number and its names (blank lines before it skipped, phantom empty
+    columns at the right edge dropped, names made unique): the import and its mapping step
+    read a file's header with this one rule."""
     start = 1
     try:
         for cells in rows:

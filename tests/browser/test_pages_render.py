@@ -45,6 +45,9 @@ PAGES = [
     ("recipe-detail", "/recipes/stripe-payment-method-to-workflow"),
     ("customers", "/customers"),
     ("customer", "/customers/external:cus_demo_initech"),
+    ("imports", "/imports"),
+    ("workflows", "/workflows"),
+    ("users", "/users"),
 ]
 
 

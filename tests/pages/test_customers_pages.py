@@ -74,22 +74,38 @@ def test_an_unknown_parameter_is_a_400(as_admin, demo):  # type: ignore[no-untyp
     assert as_admin.get("/customers?offset=-1").status_code == 400
 
 
+def field_block(page: str, key: str) -> str:
+    """One field of the assignments panel: value, owner and why (and, for admins, its actions)."""
+    found = re.search(rf'data-field="{re.escape(key)}"(.*?)(?=<div class="assignment|</section>)', page, re.S)
+    assert found, f"no field {key} in the assignments panel"
+    return found.group(1)
+
+
+def history_items(page: str) -> list[tuple[str, str, str]]:
+    """The timeline's entries, newest first: (field, outcome, text)."""
+    return [(field, outcome, text_of(body)) for field, outcome, body in re.findall(
+        r'<li data-history-field="([^"]*)" data-outcome="([^"]*)"[^>]*>(.*?)</li>', page, re.S)]
+
+
 def test_the_customer_page_shows_profile_owners_history_and_runs(as_ops, demo):  # type: ignore[no-untyped-def]
     run_id = add_run_and_its_history(demo, "cus_demo_acme")
     page = as_ops.get("/customers/external:cus_demo_acme").get_data(as_text=True)
     profile = text_of(page.split('id="profile"')[1].split("</dl>")[0])
     assert "Acme Logistics LLC" in profile and "billing@acme.example" in profile
-    assert "USD" in profile and "card" in profile
-    owners = re.search(r'<tr data-field="dunningPlanId">(.*?)</tr>', page, re.S)
-    assert owners and "Card payers" in owners.group(1) and "manual" in owners.group(1)
-    assert "<time" in owners.group(1)  # when the owner set it
-    managers = re.search(r'<tr data-field="accountManagers">(.*?)</tr>', page, re.S)
-    assert managers and "alice.martin@example.com" in managers.group(1) and "manual" in managers.group(1)
-    segment = re.search(r'<tr data-field="customFields.segment">(.*?)</tr>', page, re.S)
-    assert segment and "smb" in segment.group(1) and "manual" in segment.group(1)
-    history = section(page, "history")
+    assert "USD" in profile and "card" in profile and "demo" in profile and "segment" in profile
+    workflow = field_block(page, "workflow")
+    assert "Card payers" in workflow and "Owned by manual (rank 1)" in text_of(workflow)
+    assert "<time" in workflow  # when the change that set it happened
+    assert "same rank and newer will be applied" in text_of(workflow)
+    managers = field_block(page, "accountManagers")
+    assert "alice.martin@example.com" in managers and "Owned by manual" in text_of(managers)
+    segment = field_block(page, "customFields.segment")
+    assert "smb" in segment and "Owned by manual" in text_of(segment)
+    history = page.split('id="history"')[1].split("</ol>")[0]
     assert f'<a href="/runs/{run_id}">run #{run_id}</a>' in history
-    assert "demo" in text_of(history) and "status-applied" in history
+    newest = history_items(page)[0]
+    assert newest[:2] == ("workflow", "applied") and "Card payers (wf_card)" in newest[2]
+    assert any("demo data" in text for _, _, text in history_items(page))
     runs = section(page, "runs")
     assert f'href="/runs/{run_id}"' in runs and "stripe-payment-method-to-workflow" in runs
     assert 'href="/runs?customer=cus_demo_acme"' in page
@@ -115,5 +131,6 @@ def test_an_account_manager_sees_only_their_own_customers(as_manager, demo):  # 
 def test_an_account_manager_gets_no_run_links_they_could_not_open(as_manager, demo):  # type: ignore[no-untyped-def]
     run_id = add_run_and_its_history(demo, "cus_demo_acme")
     page = as_manager.get("/customers/external:cus_demo_acme").get_data(as_text=True)
-    assert f"run #{run_id}" not in page and 'id="runs"' not in page
+    assert f'href="/runs/{run_id}"' not in page and 'id="runs"' not in page
+    assert f"run #{run_id}" in text_of(page)  # the cause is still named, only not linked
     assert "Acme Logistics LLC" in page

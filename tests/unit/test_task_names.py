@@ -46,7 +46,7 @@ def test_beat_schedules_task_names_and_each_tick_expires_before_the_next_is_due(
         assert 0 < entry["options"]["expires"] < entry["schedule"], name
 
 
-def test_imports_their_parts_and_replays_go_to_the_bulk_queue_everything_else_to_the_hub_queue(  # type: ignore[no-untyped-def]
+def test_imports_their_parts_replays_and_bulk_assignments_go_to_the_bulk_queue_the_rest_to_the_hub_queue(  # type: ignore[no-untyped-def]
     celery, settings
 ):
     producer = TaskQueue(settings).celery  # what the web process and the services publish with
@@ -55,7 +55,7 @@ def test_imports_their_parts_and_replays_go_to_the_bulk_queue_everything_else_to
         for app in (celery, producer):
             assert app.amqp.router.route({}, name)["queue"].name == expected, name
     assert set(queue.BULK_TASKS) == {queue.PROCESS_IMPORT, queue.PROCESS_IMPORT_PART,
-                                     queue.RUN_REPLAY_JOB}
+                                     queue.RUN_REPLAY_JOB, queue.RUN_BULK_ASSIGN_JOB}
 
 
 def test_a_worker_started_without_queues_consumes_both(celery):  # type: ignore[no-untyped-def]

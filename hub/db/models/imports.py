@@ -17,6 +17,9 @@ from hub.db.types import JSONType, UTCDateTime, utcnow
 IMPORT_QUEUED, IMPORT_RUNNING, IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED = (
     "queued", "running", "success", "error", "failed")
 IMPORT_FINISHED = (IMPORT_SUCCESS, IMPORT_ERROR, IMPORT_FAILED)
+# Stored from the pages, waiting for the admin to map its columns: never enqueued, and removed
+# by the sweeper when left for a day.
+IMPORT_DRAFT = "draft"
 
 
 class CsvImport(Base):

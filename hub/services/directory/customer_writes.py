@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import Customer
 from hub.db.types import utcnow
-from hub.errors import ValidationFailed
+from hub.errors import Conflict, ValidationFailed
 from hub.services.assignment import (
     ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
@@ -138,11 +138,17 @@ class Released:
     outcome: FieldOutcome
 
 
-def release_field(hub: Hub, ref: str, api_field: str, cause: Cause) -> Released:
-    """Hand a field (named as the API names it) back to the lowest rank (admins)."""
+def release_field(hub: Hub, ref: str, api_field: str, cause: Cause, *,
+                  only_when_owned: bool = False) -> Released:
+    """Hand a field (named as the API names it) back to the lowest rank (admins).
+
+    ``only_when_owned`` (the customer page): a field no source owns has nothing to release, so
+    a second click on a stale page is a Conflict instead of a second "released" history entry."""
     with hub.uow() as uow:
         customer = find_customer(uow.session, ref)
         field = internal_field_name(api_field)
+        if only_when_owned and field not in (customer.ownership or {}):
+            raise Conflict(f"{api_field} has no owner to release", code="field_not_owned")
         outcome = AssignmentService(uow.session).release(customer.id, field, cause=cause)
         fully_loaded(uow.session, customer)
         uow.commit()

@@ -46,12 +46,13 @@ class CustomerFilter:
         if self.visible_to_user_id:
             conditions.append(Customer.id.in_(_managed_by_user(self.visible_to_user_id)))
         if self.text:
-            pattern = f"%{self.text.lower()}%"
+            # % and _ are what the user typed, not wildcards: "100%" finds "100%", not everything.
+            pattern = "%" + _escape_like(self.text.lower()) + "%"
             conditions.append(
                 or_(
-                    func.lower(Customer.name).like(pattern),
-                    func.lower(Customer.email).like(pattern),
-                    func.lower(Customer.external_id).like(pattern),
+                    func.lower(Customer.name).like(pattern, escape="\\"),
+                    func.lower(Customer.email).like(pattern, escape="\\"),
+                    func.lower(Customer.external_id).like(pattern, escape="\\"),
                 )
             )
         if self.external_ids is not None:
@@ -59,6 +60,10 @@ class CustomerFilter:
         for key, value in self.custom_fields.items():
             conditions.append(Customer.custom_fields[key].as_string() == value)
         return stmt.where(and_(*conditions)) if conditions else stmt
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _managed_by_user(user_id: str) -> Select:

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 from hub.db.models import User, WebSession
 from hub.db.types import utcnow
-from hub.errors import AuthenticationRequired, NotFound, ValidationFailed
+from hub.errors import AuthenticationRequired, Conflict, NotFound, ValidationFailed
+from hub.services.directory import workflows
 from hub.services.hub import Hub
 
 MIN_PASSWORD = 10
@@ -93,17 +94,60 @@ def _store_password(user: User, password: str) -> None:
 
 def invite(hub: Hub, email: str) -> str:
     """A one-time token for the invite link; only its hash is kept, a new invite replaces it."""
-    token = secrets.token_urlsafe(32)
     with hub.uow() as uow:
         user = _user_by_email(uow.session, email)
         if user is None:
             raise NotFound(f"no user with email {email}", code="user_not_found")
-        user.invite_hash = _digest(token)
-        user.invite_expires_at = utcnow() + timedelta(hours=hub.settings.invite_hours)
-        if user.status == "not_invited":
-            user.status = "invited"
+        token, _ = _issue_invite(user, hub.settings.invite_hours)
         uow.commit()
     return token
+
+
+def _issue_invite(user: User, hours: int) -> tuple[str, datetime]:
+    """A new token replaces the user's last one: only the newest link works."""
+    token, expires_at = secrets.token_urlsafe(32), utcnow() + timedelta(hours=hours)
+    user.invite_hash, user.invite_expires_at = _digest(token), expires_at
+    if user.status == "not_invited":
+        user.status = "invited"
+    return token, expires_at
+
+
+@dataclass(frozen=True)
+class Invitation:
+    """A fresh invite link's token (shown once: only its hash is kept) and whom it lets in."""
+
+    token: str
+    email: str
+    role: str
+    expires_at: datetime
+    created: bool  # there was no user with this email before
+
+
+def invite_new_user(hub: Hub, email: str, name: str | None, role: str | None) -> Invitation:
+    """The users page's "Invite a user": creates the user (with this name and role) when there is
+    none with this email, else gives the existing one a fresh link that replaces their last.
+
+    An existing user keeps their role and name: an invite is about signing in, and re-sending
+    one must not change what someone may do by accident (the page says when the role differs).
+    A deactivated user is refused, since their link would sign no one in."""
+    address = email.strip().lower()
+    if not workflows.EMAIL.match(address):
+        raise ValidationFailed(f"not a valid email: {email.strip()!r}", code="email_invalid")
+    if role is not None and role not in workflows.USER_ROLES:
+        raise ValidationFailed(f"role must be one of {', '.join(workflows.USER_ROLES)}")
+    with hub.uow() as uow:
+        user = _user_by_email(uow.session, address)
+        created = user is None
+        if user is None:
+            if role is None:
+                raise ValidationFailed("choose a role for the new user", code="role_required")
+            user = workflows.new_user(uow.session, {"email": address, "name": name or None,
+                                                    "role": role, "status": "not_invited"})
+        elif user.status == "deactivated":
+            raise Conflict(f"{address} is deactivated: an invite would not let them sign in")
+        token, expires_at = _issue_invite(user, hub.settings.invite_hours)
+        uow.commit()
+    return Invitation(token, user.email, user.role, expires_at, created)
 
 
 def invited_user(hub: Hub, token: str) -> User:

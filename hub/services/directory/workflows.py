@@ -7,12 +7,15 @@ themselves); the ones taking a Session serve other services inside their own tra
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.db.models import User, Workflow
+from hub.db.models import Customer, CustomerAccountManager, User, Workflow
+from hub.db.types import utcnow
 from hub.errors import Conflict, ValidationFailed
 from hub.services.hub import Hub
 from hub.services.uow import get_row
@@ -81,12 +84,12 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 def create_user(hub: Hub, body: dict[str, Any]) -> User:
     with hub.uow() as uow:
-        user = _new_user(uow.session, body)
+        user = new_user(uow.session, body)
         uow.commit()
     return user
 
 
-def _new_user(session: Session, body: dict[str, Any]) -> User:
+def new_user(session: Session, body: dict[str, Any]) -> User:
     email = str(body.get("email") or "").strip().lower()
     if not EMAIL.match(email):
         raise ValidationFailed(f"not a valid email: {email!r}")
@@ -102,3 +105,77 @@ def _new_user(session: Session, body: dict[str, Any]) -> User:
     session.add(user)
     session.flush()
     return user
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    """A workflow as the workflows page lists it, with the customers on it the viewer may see."""
+
+    workflow: Workflow
+    customers: int
+
+
+def workflows_with_counts(hub: Hub, visible_to_user_id: str | None) -> list[WorkflowRow]:
+    """Every workflow with its number of customers, counted in one grouped query (not one per
+    workflow); an account manager's counts include only their own customers, as everywhere."""
+    counted = (select(Customer.workflow_id, func.count(Customer.id))
+               .where(Customer.workflow_id.is_not(None)).group_by(Customer.workflow_id))
+    if visible_to_user_id:
+        counted = counted.where(Customer.id.in_(
+            select(CustomerAccountManager.customer_id)
+            .where(CustomerAccountManager.user_id == visible_to_user_id)))
+    with hub.uow(read_only=True) as uow:
+        counts: dict[str | None, int] = dict(uow.session.execute(counted).tuples().all())
+        return [WorkflowRow(w, counts.get(w.id, 0)) for w in _workflows(uow.session)]
+
+
+def add_workflow(hub: Hub, name: str, description: str | None) -> Workflow:
+    """The workflows page's "New workflow": like the API's create_workflow, and also refused when
+    a workflow's name differs only in case ("standard" beside "Standard"), because people pick
+    workflows by name in CSV files and recipes, and two names that look alike there would be
+    taken for the same one."""
+    with hub.uow() as uow:
+        wanted = normalise_name(name).casefold()
+        taken = next((w.name for w in _workflows(uow.session)
+                      if normalise_name(w.name).casefold() == wanted and wanted), None)
+        if taken is not None:
+            raise Conflict(f"a workflow named {taken!r} already exists (names are compared "
+                           "ignoring case and spaces)")
+        workflow = _new_workflow(uow.session, {"name": name, "description": description or None})
+        uow.commit()
+    return workflow
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the users page lists them: no hashes, only what an admin decides on."""
+
+    email: str
+    name: str | None
+    role: str
+    status: str
+    can_sign_in: bool  # has a password and is not deactivated
+    invite_expires_at: datetime | None  # an open invite only
+    invite_expired: bool  # an invite was sent and ran out unused
+    customers: int  # customers they manage
+
+
+def users_with_counts(hub: Hub) -> list[UserRow]:
+    """Every user with the number of customers they manage, counted in one grouped query."""
+    counted = (select(CustomerAccountManager.user_id, func.count(CustomerAccountManager.customer_id))
+               .group_by(CustomerAccountManager.user_id))
+    now = utcnow()
+    with hub.uow(read_only=True) as uow:
+        counts: dict[str, int] = dict(uow.session.execute(counted).tuples().all())
+        users = list(uow.session.scalars(select(User).order_by(User.email)))
+    return [_user_row(u, counts.get(u.id, 0), now) for u in users]
+
+
+def _user_row(user: User, customers: int, now: datetime) -> UserRow:
+    expires = user.invite_expires_at if user.invite_hash is not None else None
+    return UserRow(
+        email=user.email, name=user.name, role=user.role, status=user.status,
+        can_sign_in=user.password_hash is not None and user.status != "deactivated",
+        invite_expires_at=expires if expires is not None and expires >= now else None,
+        invite_expired=expires is not None and expires < now,
+        customers=customers)

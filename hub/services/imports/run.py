@@ -38,6 +38,7 @@ from hub.csvfile.reader import ImportLine, open_csv
 from hub.db import bulk
 from hub.db.models import CsvImport, ImportLineError
 from hub.db.models.imports import (
+    IMPORT_DRAFT,
     IMPORT_ERROR,
     IMPORT_FAILED,
     IMPORT_FINISHED,
@@ -152,7 +153,7 @@ def _rare_garbage_collection() -> Iterator[None]:
 def _claim(hub: Hub, import_id: int) -> Claim | None:
     with hub.uow() as uow:
         row = uow.session.get(CsvImport, import_id, with_for_update=True)
-        if row is None or row.status in IMPORT_FINISHED:
+        if row is None or row.status in IMPORT_FINISHED or row.status == IMPORT_DRAFT:
             return None
         row.attempts += 1
         now = utcnow()

@@ -6,6 +6,10 @@ leaves nothing behind. The import is enqueued after the commit; if the broker is
 `queued` and enqueue_stalled_imports() (run periodically) publishes it later; it also publishes
 imports whose parts fell silent, whose next run resumes them. Processing is in
 ``hub.services.imports.run``.
+
+The pages upload in two steps instead (``hub.services.imports.drafts``): the file is stored as a
+`draft`, which nothing processes, until the admin has mapped its columns. The sweeper removes
+drafts left unstarted for DRAFT_LIFETIME.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any, BinaryIO, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from hub.csvfile.columns import TARGETS
 from hub.csvfile.reader import open_csv
 from hub.csvfile.report import iter_error_report, spool
 from hub.db.models import CsvImport, ImportLineError
-from hub.db.models.imports import IMPORT_QUEUED, IMPORT_RUNNING
+from hub.db.models.imports import IMPORT_DRAFT, IMPORT_QUEUED, IMPORT_RUNNING
 from hub.db.types import utcnow
 from hub.errors import HubError, MalformedBody, ValidationFailed
 from hub.queue import PROCESS_IMPORT
@@ -36,6 +40,7 @@ from hub.services.uow import get_row
 log = logging.getLogger(__name__)
 
 ColumnMapping = dict[str, str | None]
+DRAFT_LIFETIME = timedelta(days=1)
 
 
 def parse_mapping(raw: str | None) -> ColumnMapping | None:
@@ -119,6 +124,7 @@ def enqueue_stalled_imports(
 ) -> int:
     """The sweeper: publish imports never enqueued (broker down at upload), and imports whose
     message or worker was lost (queued or running, silent for `lost_after`). Call it from beat.
+    It also removes the drafts left unstarted for DRAFT_LIFETIME (drafts are never published).
     """
     settings = hub.settings
     older_than = timedelta(seconds=settings.sweep_seconds) if older_than is None else older_than
@@ -132,7 +138,31 @@ def enqueue_stalled_imports(
     with hub.uow() as uow:
         ids = list(uow.session.scalars(
             select(CsvImport.id).where(or_(never, lost)).order_by(CsvImport.id).limit(100)))
-    return publish(hub, ids)
+    published = publish(hub, ids)
+    remove_stale_drafts(hub)  # after publishing: a hiccup here must not hold up stalled imports
+    return published
+
+
+def remove_stale_drafts(hub: Hub, older_than: timedelta = DRAFT_LIFETIME) -> int:
+    """Delete drafts (and their stored files) uploaded more than `older_than` ago and never
+    started: an upload abandoned at the mapping step should not keep its file for ever."""
+    with hub.uow() as uow:
+        stale = select(CsvImport.id).where(CsvImport.status == IMPORT_DRAFT,
+                                           CsvImport.created_at <= utcnow() - older_than)
+        ids = list(uow.session.scalars(stale.limit(1000)))
+        removed = delete_drafts(uow.session, ids) if ids else 0
+        uow.commit()
+    if removed:
+        log.info("removed %d draft imports older than %s", removed, older_than)
+    return removed
+
+
+def delete_drafts(session: Session, ids: list[int]) -> int:
+    """Delete those of `ids` still drafts, with their files (the foreign key cascades). The
+    status is checked by the DELETE itself, under its row locks: a draft started meanwhile stays."""
+    result = session.execute(delete(CsvImport).where(CsvImport.id.in_(ids),
+                                                     CsvImport.status == IMPORT_DRAFT))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- reading -------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """saved views and bulk assign jobs
 
 The admin workspace: a user's saved views of the customer list (a named query string, private
-or shared with the team), and bulk assignments of selections too large for one request, run by
-a worker with progress, resumable chunk by chunk.
+or shared with the team), bulk assignments of selections too large for one request, run by a
+worker with progress, resumable chunk by chunk, and an index for the list sorted by name.
 
 Revision ID: f3b8d1e6a2c7
 Revises: d2f9a6c4e8b1
@@ -24,6 +24,7 @@ JSON = sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgres
 
 
 def upgrade() -> None:
+    op.create_index('ix_customers_name_external_id', 'customers', ['name', 'external_id'])
     op.create_table(
         'saved_views',
         sa.Column('id', BIG_ID, autoincrement=True, nullable=False),
@@ -64,3 +65,4 @@ def downgrade() -> None:
     op.drop_table('bulk_assign_jobs')
     op.drop_index(op.f('ix_saved_views_owner_id'), table_name='saved_views')
     op.drop_table('saved_views')
+    op.drop_index('ix_customers_name_external_id', table_name='customers')
