@@ -183,6 +183,9 @@ def test_workflows_and_users_endpoints(client, admin, seeded):  # type: ignore[n
     r = client.post("/api/v1/workflows", json={"name": "Legal\u00a0 hold", "id": "wf_legal"}, headers=admin)
     assert r.status_code == 201 and r.json == {**r.json, "dunningPlanId": "wf_legal", "name": "Legal hold"}
     assert client.post("/api/v1/workflows", json={"name": "Legal hold"}, headers=admin).status_code == 409
+    # the same rule as the workflows page: names differing only in case are one name to people
+    twin = client.post("/api/v1/workflows", json={"name": "legal HOLD"}, headers=admin)
+    assert twin.status_code == 409 and "Legal hold" in twin.json["error"]["message"]
     names = [w["name"] for w in client.get("/api/v1/workflows", headers=admin).json["workflows"]]
     assert "Legal hold" in names
     r = client.post("/api/v1/users", json={"email": "Cy@Example.com", "name": "Cy"}, headers=admin)

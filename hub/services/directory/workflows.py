@@ -60,8 +60,13 @@ def _new_workflow(session: Session, body: dict[str, Any]) -> Workflow:
     name = normalise_name(str(body.get("name") or ""))
     if not name:
         raise ValidationFailed("name is required")
-    if session.scalar(select(Workflow.id).where(Workflow.name == name)):
-        raise Conflict(f"a workflow named {name!r} already exists")
+    # Refused too when the names differ only in case ("standard" beside "Standard"): people pick
+    # workflows by name in CSV files and recipes, where two such names would be taken for one.
+    taken = next((w.name for w in _workflows(session)
+                  if normalise_name(w.name).casefold() == name.casefold()), None)
+    if taken is not None:
+        raise Conflict(f"a workflow named {taken!r} already exists (names are compared ignoring "
+                       "case and spaces)")
     wanted_id = body.get("id") or body.get("dunningPlanId")
     if wanted_id and session.get(Workflow, wanted_id):
         raise Conflict(f"dunningPlanId {wanted_id!r} already exists")
@@ -130,20 +135,8 @@ def workflows_with_counts(hub: Hub, visible_to_user_id: str | None) -> list[Work
 
 
 def add_workflow(hub: Hub, name: str, description: str | None) -> Workflow:
-    """The workflows page's "New workflow": like the API's create_workflow, and also refused when
-    a workflow's name differs only in case ("standard" beside "Standard"), because people pick
-    workflows by name in CSV files and recipes, and two names that look alike there would be
-    taken for the same one."""
-    with hub.uow() as uow:
-        wanted = normalise_name(name).casefold()
-        taken = next((w.name for w in _workflows(uow.session)
-                      if normalise_name(w.name).casefold() == wanted and wanted), None)
-        if taken is not None:
-            raise Conflict(f"a workflow named {taken!r} already exists (names are compared "
-                           "ignoring case and spaces)")
-        workflow = _new_workflow(uow.session, {"name": name, "description": description or None})
-        uow.commit()
-    return workflow
+    """The workflows page's "New workflow": the API's create_workflow, from a form's fields."""
+    return create_workflow(hub, {"name": name, "description": description or None})
 
 
 @dataclass(frozen=True)
