@@ -8,20 +8,57 @@ Two queues: `hub` (webhook events, beat's ticks) and `bulk` (imports and their p
 jobs), so that a long import never sits ahead of webhook processing. Both are declared, so a
 worker started without `--queues` consumes both; docker-compose.yml gives `bulk` workers of
 its own.
+
+The filesystem transport is kombu's with one change (``AtomicFilesystemTransport``): a message
+file appears under its final name only once it is complete. kombu opens the final name and then
+writes, so a worker polling the folder in between read an empty file and died on
+``JSONDecodeError`` (seen in the browser tests: the web process published while the worker
+polled).
 """
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from time import monotonic_ns
 from typing import Any
 
 from kombu import Exchange, Queue
+from kombu.exceptions import ChannelError
+from kombu.transport import filesystem
+from kombu.utils.encoding import str_to_bytes
+from kombu.utils.json import dumps
 
 from hub.config import Settings
 
 QUEUE = "hub"
 BULK_QUEUE = "bulk"
+
+
+class AtomicFilesystemChannel(filesystem.Channel):
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # kombu's own bases disagree
+        """Write the message under a name the consumer skips, then rename it into place: the
+        rename is atomic, so a consumer sees the whole message or none of it. Names start with
+        the time as kombu's do, in nanoseconds rather than milliseconds and zero-padded, so that
+        the consumer's sort by name takes messages in the order they were sent."""
+        name = f"{monotonic_ns():020d}_{uuid.uuid4()}.{queue}.msg"
+        # A leading dot: kombu's consumer reads only names whose part after the first dot is
+        # "<queue>.msg", so it never takes a file still being written.
+        partial = os.path.join(self.data_folder_out, f".{uuid.uuid4()}.partial")
+        try:
+            with open(partial, "wb") as out:
+                out.write(str_to_bytes(dumps(payload)))
+            os.replace(partial, os.path.join(self.data_folder_out, name))
+        except OSError as exc:
+            if os.path.exists(partial):
+                os.remove(partial)
+            raise ChannelError(f"Cannot add file {name!r} to directory") from exc
+
+
+class AtomicFilesystemTransport(filesystem.Transport):
+    Channel = AtomicFilesystemChannel
 
 
 def is_filesystem(url: str) -> bool:
@@ -51,6 +88,7 @@ def celery_settings(settings: Settings, bulk_tasks: Iterable[str] = ()) -> dict[
     }
     if is_filesystem(url):
         folder = Path(settings.broker_folder).resolve()
+        conf["broker_transport"] = f"{__name__}:AtomicFilesystemTransport"
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
