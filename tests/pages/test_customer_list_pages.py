@@ -292,3 +292,10 @@ def test_view_forms_require_the_csrf_token(as_admin, demo):  # type: ignore[no-u
 def test_percent_and_underscore_in_the_search_are_text_not_wildcards(as_admin):  # type: ignore[no-untyped-def]
     assert listed(get(as_admin, "/customers?q=%25")) == []  # "%" matched every customer before
     assert listed(get(as_admin, "/customers?q=o_a")) == ["cus_demo_acme"]  # "demo_acme", not "o?a"
+
+
+def test_an_account_manager_is_offered_only_the_custom_fields_of_their_own_customers(as_manager, demo):  # type: ignore[no-untyped-def]
+    forget_custom_field_keys(demo)
+    form = get(as_manager, "/customers").split('id="filters"')[1].split("</form>")[0]
+    assert 'name="cf.segment"' in form
+    assert 'name="cf.risk"' not in form  # only umbrella, carla's customer, has a risk

@@ -123,10 +123,14 @@ class CustomerList:
 def customer_list(hub: Hub, flt: CustomerFilter, sort: str | None, offset: int, limit: int,
                   user_id: str | None = None) -> CustomerList:
     """Everything the list page shows, read in one read-only transaction (the count and the
-    page agree), the custom field keys from the minute-long cache."""
-    keys = custom_field_keys(hub)
+    page agree), the custom field keys from the minute-long cache. An account manager is offered
+    only the keys their own customers have (read at once: a manager's customers are few), so the
+    form tells nothing of other managers' customers."""
+    keys = custom_field_keys(hub) if not flt.visible_to_user_id else None
     with hub.uow(read_only=True) as uow:
         session = uow.session
+        if keys is None:
+            keys = read_custom_field_keys(session, flt.visible_to_user_id)
         page = customer_page(session, flt, sort or DEFAULT_SORT, offset, limit)
         return CustomerList(page, workflow_choices(session), manager_choices(session), keys,
                             visible_views(session, user_id) if user_id else None)
@@ -270,7 +274,8 @@ def forget_custom_field_keys(hub: Hub) -> None:
         _keys_cache.pop(hub.db, None)
 
 
-def read_custom_field_keys(session: Session) -> list[str]:
+def read_custom_field_keys(session: Session, managed_by_user_id: str | None = None) -> list[str]:
+    """The keys some customer has (only the customers this user manages, when given)."""
     if session.get_bind().dialect.name == "postgresql":
         key = func.jsonb_object_keys(Customer.custom_fields)
         stmt = (select(key).where(func.jsonb_typeof(Customer.custom_fields) == "object")
@@ -279,4 +284,7 @@ def read_custom_field_keys(session: Session) -> list[str]:
         entries = func.json_each(Customer.custom_fields).table_valued("key").alias("entry")
         stmt = (select(entries.c.key).select_from(Customer).join(entries, entries.c.key.is_not(None))
                 .where(func.json_type(Customer.custom_fields) == "object").distinct())
+    if managed_by_user_id:
+        stmt = stmt.where(Customer.id.in_(select(CustomerAccountManager.customer_id).where(
+            CustomerAccountManager.user_id == managed_by_user_id)))
     return sorted(str(k) for k in session.scalars(stmt) if k is not None)
