@@ -44,8 +44,13 @@ test: lint test-sqlite test-postgres
 screenshots: install
 	HUB_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q tests/browser
 
+# The pipeline bench drives load with wrk (Debian package); the Node-RED peer joins when its folder is there.
+NODERED_PEER ?= $(wildcard ../shared/peers/nodered)
+BENCH_PIPELINE_ARGS ?= --sustained $(if $(NODERED_PEER),--nodered $(NODERED_PEER))
 bench: install
+	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/bench_recipe_engine.py
+	$(BIN)/python bench/bench_pipeline.py $(BENCH_PIPELINE_ARGS)
 
 clean:
 	rm -rf var $(VENV)
