@@ -21,10 +21,10 @@ from hub.commands.init_env import init_env
 
 
 def register_commands(app: Flask) -> None:
-    from hub.commands import db, demo, imports, keys, recipes, runs, serve, try_webhook, users
+    from hub.commands import db, demo, dispatch, imports, keys, recipes, runs, serve, try_webhook, users
 
     for group in (db.db, keys.keys, demo.demo, serve.serve, recipes.recipes, runs.runs,
-                  imports.import_command, try_webhook.try_webhook, users.users):
+                  imports.import_command, try_webhook.try_webhook, users.users, dispatch.dispatch):
         app.cli.add_command(group)
 
 

@@ -46,6 +46,11 @@ class Settings:
     quickbooks_backfill_seconds: int = 3600
     sweep_seconds: int = 30
     lost_after_seconds: int = 600
+    # The outbox dispatcher (hub.services.ingest.dispatch): events claimed per pass, and how long
+    # it sleeps when nothing wakes it (PostgreSQL's NOTIFY wakes it at once; SQLite polls).
+    dispatch_batch: int = 200
+    dispatch_interval_seconds: float = 0.25
+    dispatcher: bool = True  # a dispatcher thread in every Celery worker
     log_level: str = "INFO"
     # Pages: how long a sign-in lasts, and the lockout after repeated wrong passwords.
     session_hours: int = 12

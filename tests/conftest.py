@@ -45,6 +45,25 @@ class RecordingQueue(TaskQueue):
         return (True, "ok") if self.up else (False, "RecordingQueue down")
 
 
+def dispatched(hub) -> list[int]:  # type: ignore[no-untyped-def]
+    """Run the outbox dispatcher once, as a worker's dispatcher thread would after a webhook's
+    commit: the inbox ids it published."""
+    from hub.queue import PROCESS_EVENT
+    from hub.services.ingest.dispatch import dispatch_pending
+
+    before = len(hub.queue.sent)
+    dispatch_pending(hub)
+    return [args[0] for name, args in hub.queue.sent[before:] if name == PROCESS_EVENT]
+
+
+def last_dispatched(hub) -> int:  # type: ignore[no-untyped-def]
+    """Dispatch what waits, then the newest inbox id ever published (the event just posted)."""
+    from hub.queue import PROCESS_EVENT
+
+    dispatched(hub)
+    return max(args[0] for name, args in hub.queue.sent if name == PROCESS_EVENT)
+
+
 def _create_postgres_database(server_url: str) -> str:
     url = make_url(server_url)
     name = f"hub_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"

@@ -36,7 +36,28 @@ def make_celery(flask_app: Flask) -> Celery:
     celery.set_default()
     flask_app.extensions["celery"] = celery
     celery.autodiscover_tasks(["worker"], related_name="tasks", force=True)
+    if hub.settings.dispatcher:
+        run_a_dispatcher(hub)
     return celery
+
+
+def run_a_dispatcher(hub) -> None:  # type: ignore[no-untyped-def]
+    """Every worker runs an outbox dispatcher thread in its main process, from the moment it is
+    ready until it shuts down: where there are workers, stored events reach them. Several
+    dispatchers never claim one event twice (hub.services.ingest.dispatch)."""
+    from celery import signals
+
+    from hub.services.ingest.dispatch import Dispatcher
+
+    dispatcher = Dispatcher(hub)
+
+    @signals.worker_ready.connect(weak=False)
+    def _start(**_: object) -> None:
+        dispatcher.start()
+
+    @signals.worker_shutdown.connect(weak=False)
+    def _stop(**_: object) -> None:
+        dispatcher.stop()
 
 
 def beat_schedule(settings) -> dict:  # type: ignore[no-untyped-def]

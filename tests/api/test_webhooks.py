@@ -14,6 +14,7 @@ import stripe
 from sqlalchemy import func, select
 
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
+from tests.conftest import dispatched
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 STRIPE_SECRET = "whsec_test_0123456789abcdef"
@@ -49,14 +50,16 @@ def count(hub, model) -> int:  # type: ignore[no-untyped-def]
         return uow.session.scalar(select(func.count()).select_from(model))
 
 
-def test_signed_stripe_event_is_stored_once_and_enqueued(client, hub, queue, admin):  # type: ignore[no-untyped-def]
+def test_signed_stripe_event_is_stored_once_and_dispatched_once(client, hub, queue, admin):  # type: ignore[no-untyped-def]
     body = (SAMPLES / "stripe_customer_updated.json").read_bytes()
     first = client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert first.status_code == 200
     second = client.post("/webhooks/stripe", data=body, headers=stripe_headers(body))
     assert second.status_code == 200
     assert count(hub, InboxEvent) == 1 and count(hub, WebhookDelivery) == 1
-    assert [name for name, _ in queue.sent] == ["hub.process_event"]
+    assert queue.sent == []  # the request only stores: the dispatcher publishes
+    assert len(dispatched(hub)) == 1
+    assert dispatched(hub) == []  # claimed once
     listed = client.get("/api/v1/events?connection=stripe", headers=admin).json
     assert listed["total"] == 1
     event = listed["events"][0]
@@ -149,7 +152,7 @@ def test_unhandled_event_type_is_stored_as_ignored_and_not_enqueued(client, hub,
     assert client.post("/webhooks/stripe", data=body, headers=stripe_headers(body)).status_code == 200
     with hub.uow() as uow:
         assert uow.session.scalars(select(InboxEvent.status)).all() == ["ignored"]
-    assert queue.sent == []
+    assert dispatched(hub) == [] and queue.sent == []
 
 
 def test_broker_down_still_acknowledges_and_keeps_the_event(client, hub, queue):  # type: ignore[no-untyped-def]
@@ -159,6 +162,9 @@ def test_broker_down_still_acknowledges_and_keeps_the_event(client, hub, queue):
     with hub.uow() as uow:
         event = uow.session.scalars(select(InboxEvent)).one()
         assert event.status == "received" and event.enqueued_at is None
+    assert dispatched(hub) == []  # claimed, refused by the broker: handed back for a later pass
+    with hub.uow() as uow:
+        assert uow.session.get(InboxEvent, event.id).enqueued_at is None
     from datetime import timedelta
 
     from hub.services.ingest.inbox import enqueue_stragglers

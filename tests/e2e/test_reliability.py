@@ -54,6 +54,22 @@ def test_each_event_delivered_three_times_concurrently_is_applied_once(stack_fac
     assert stripe_runs(hub) == (1000, 1000)
 
 
+def test_two_dispatchers_and_two_workers_on_one_backlog_apply_each_event_once(stack_factory, redis_server):  # type: ignore[no-untyped-def]
+    """Each worker runs a dispatcher thread: two of them claim from the same stored backlog (FOR
+    UPDATE SKIP LOCKED) while webhooks keep arriving, and no event is applied twice."""
+    stack = stack_factory(f"redis://127.0.0.1:{redis_server.port}/4")
+    url = stack.web(workers=3)
+    assert set(post_all(url, [created_event(n) for n in range(1500)], threads=24)) == {200}
+    hub = stack.hub
+    assert processed(hub) == 0  # no worker, so no dispatcher: the webhooks only stored
+    stack.worker(concurrency=2)
+    stack.worker(concurrency=2, beat=False)
+    assert set(post_all(url, [created_event(n) for n in range(1500, 2000)], threads=24)) == {200}
+    wait_until(lambda: processed(hub) == 2000, 240, every=1, what="all 2000 processed")
+    assert history(hub) == 2000
+    assert stripe_runs(hub) == (2000, 2000)
+
+
 def test_worker_killed_mid_stream_and_restarted_processes_all_once(stack_factory, redis_server):  # type: ignore[no-untyped-def]
     stack = stack_factory(f"redis://127.0.0.1:{redis_server.port}/2")
     url = stack.web(workers=3)

@@ -23,7 +23,7 @@ from hub.bootstrap import build_hub
 from hub.db.models import ConnectorCredential, Customer, InboxEvent, WebhookDelivery
 from hub.services.demo import load_demo
 from hub.services.processing.process import process_event
-from tests.conftest import RecordingQueue
+from tests.conftest import RecordingQueue, dispatched
 from tests.integration import standins
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,8 +47,7 @@ def deliver(hub, connection: str, body: bytes, headers: dict[str, str]) -> list[
     client = create_app(hub=hub).test_client()
     response = client.post(f"/webhooks/{connection}", data=body, headers=headers)
     assert response.status_code == 200, response.data
-    inbox_ids = [args[0] for _, args in hub.queue.sent]
-    hub.queue.sent.clear()
+    inbox_ids = dispatched(hub)
     for inbox_id in inbox_ids:
         process_event(hub, inbox_id)
     return inbox_ids

@@ -16,6 +16,7 @@ from hub.services.demo import load_demo
 from hub.services.processing import replay
 from hub.services.processing.process import process_event
 from hub.web.presenters.runs import replay_dict
+from tests.conftest import last_dispatched
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_processing_test"
@@ -58,7 +59,7 @@ def post(client, event: dict) -> int:  # type: ignore[no-untyped-def]
     sig = stripe.WebhookSignature._compute_signature(f"{at}.{body.decode()}", SECRET)
     r = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": f"t={at},v1={sig}"})
     assert r.status_code == 200, r.data
-    return max(i for name, (i,) in client.application.extensions["hub"].queue.sent)
+    return last_dispatched(client.application.extensions["hub"])
 
 
 def customer_state(hub, external_id):  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from hub.db.models import Customer
 from hub.services.demo import load_demo
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_order"
@@ -48,7 +49,7 @@ def deliver(client, hub, ev: dict) -> None:  # type: ignore[no-untyped-def]
     at = int(time.time())
     sig = stripe.WebhookSignature._compute_signature(f"{at}.{body.decode()}", SECRET)
     assert client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": f"t={at},v1={sig}"}).status_code == 200
-    process_event(hub, hub.queue.sent[-1][1][0])
+    process_event(hub, last_dispatched(hub))
 
 
 sequences = st.lists(st.sampled_from(sorted(WORKFLOW_OF)), min_size=1, max_size=5)

@@ -21,6 +21,7 @@ from hub.bootstrap import build_hub
 from hub.db.models import Customer, RecipeRun, RecipeVersion
 from hub.services.demo import load_demo
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 
 SECRET = "whsec_recipes_kept_test"
 TRIGGER = "trigger:\n  connector: stripe\n  events: [customer.created]\n"
@@ -84,7 +85,7 @@ def post_created(client, event_id: str, customer: str) -> int:  # type: ignore[n
     sig = stripe.WebhookSignature._compute_signature(f"{at}.{body}", SECRET)
     r = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": f"t={at},v1={sig}"})
     assert r.status_code == 200, r.data
-    return max(i for _, (i,) in client.application.extensions["hub"].queue.sent)
+    return last_dispatched(client.application.extensions["hub"])
 
 
 def customer_and_runs(hub, external_id: str, inbox_id: int):  # type: ignore[no-untyped-def]

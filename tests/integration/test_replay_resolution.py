@@ -18,6 +18,7 @@ from hub.services.processing import replay
 from hub.services.processing.process import process_event
 from hub.services.processing.replay import run_replay_job
 from hub.web.presenters.runs import replay_dict
+from tests.conftest import last_dispatched
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "whsec_resolution_test"
@@ -53,7 +54,7 @@ def post(client, event: dict) -> int:  # type: ignore[no-untyped-def]
     sig = stripe.WebhookSignature._compute_signature(f"{at}.{body.decode()}", SECRET)
     r = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": f"t={at},v1={sig}"})
     assert r.status_code == 200, r.data
-    return max(i for name, (i,) in client.application.extensions["hub"].queue.sent)
+    return last_dispatched(client.application.extensions["hub"])
 
 
 def card_payer_created(event_id: str, customer: str) -> dict:

@@ -11,9 +11,10 @@ from connectors import registry
 from connectors.base import Connection, Connector, Notification
 from hub.db.models import InboxEvent, PollCursor, RecipeRun
 from hub.db.types import utcnow
+from hub.services.directory.connections import Connections
 from hub.services.ingest import polling, retention
 from hub.services.processing import retries
-from hub.services.directory.connections import Connections
+from tests.conftest import dispatched
 
 T0 = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
 
@@ -65,7 +66,7 @@ def test_salesforce_poll_stores_new_accounts_and_moves_the_cursor(hub, queue):  
     assert polling.poll_connections(hub) == {"salesforce": 0}
     assert fake.asked == [None, T0 + timedelta(minutes=1)]
     assert count(hub, select(func.count(InboxEvent.id))) == 2
-    assert len(queue.sent) == 2
+    assert len(dispatched(hub)) == 2
     with hub.uow() as uow:
         assert uow.session.get(PollCursor, ("salesforce", "salesforce_poll")).cursor == T0 + timedelta(minutes=1)
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from hub.db.models import AssignmentHistory, Customer, RecipeRun
 from hub.services.demo import load_demo
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 
 SECRET = "whsec_stop_all_test"
 TRIGGER = "trigger:\n  connector: stripe\n  events: [customer.created]\n"
@@ -53,7 +54,7 @@ def post_created(client, event_id: str, customer: str) -> int:  # type: ignore[n
     sig = stripe.WebhookSignature._compute_signature(f"{at}.{body}", SECRET)
     r = client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": f"t={at},v1={sig}"})
     assert r.status_code == 200, r.data
-    return max(i for _, (i,) in client.application.extensions["hub"].queue.sent)
+    return last_dispatched(client.application.extensions["hub"])
 
 
 def test_stop_all_leaves_the_later_recipe_without_a_run_or_a_change(client, demo):  # type: ignore[no-untyped-def]

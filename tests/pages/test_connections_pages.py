@@ -11,6 +11,7 @@ import pytest
 import responses
 
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 from tests.pages.test_dashboard_pages import ENV, card_customer, post_stripe, stored
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ def test_the_last_vendor_api_error_names_its_class_message_and_run(as_ops, demo)
                   json={"error": {"message": "Invalid API Key provided", "type": "invalid_request_error"}})
     answer = post_stripe(as_ops, sample)
     assert answer.status_code == 200
-    assert process_event(demo, int(demo.queue.sent[-1][1][0])).status == "failed"
+    assert process_event(demo, last_dispatched(demo)).status == "failed"
     stripe = section(as_ops.get("/connections").get_data(as_text=True), "stripe")
     error = re.search(r"<dt>Last vendor API error</dt>\s*<dd>(.*?)</dd>", stripe, re.S)
     assert error and "status-config" in error.group(1) and re.search(r'href="/runs/\d+"', error.group(1))

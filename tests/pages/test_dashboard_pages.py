@@ -17,6 +17,7 @@ from sqlalchemy import update
 from hub.db.models import InboxEvent, RecipeRun, Workflow
 from hub.db.types import utcnow
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 
 ROOT = Path(__file__).resolve().parents[2]
 STRIPE_SECRET = "whsec_pages_test_secret"
@@ -48,10 +49,10 @@ def post_stripe(client, event: dict, secret: str = STRIPE_SECRET, **headers: str
 
 
 def stored(hub, client, event: dict) -> int:  # type: ignore[no-untyped-def]
-    """Post an event, then the id of the inbox row it became (the last one enqueued)."""
+    """Post an event, then the id of the inbox row it became (the last one dispatched)."""
     answer = post_stripe(client, event)
     assert answer.status_code == 200, answer.data
-    return int(hub.queue.sent[-1][1][0])
+    return last_dispatched(hub)
 
 
 def cell(html: str, connection: str, name: str) -> str:

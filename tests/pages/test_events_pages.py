@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.services.processing.process import process_event
+from tests.conftest import last_dispatched
 from tests.pages.test_dashboard_pages import ENV, card_customer, post_stripe, stored
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,7 +91,7 @@ def test_refusals_show_connection_reason_and_address_never_the_payload(as_ops, d
 def test_one_event_shows_facts_payload_safe_headers_and_runs(as_ops, demo):  # type: ignore[no-untyped-def]
     answer = post_stripe(as_ops, card_customer("evt_detail", "cus_detail"), **{"X-Trace": "trace-123"})
     assert answer.status_code == 200
-    inbox_id = int(demo.queue.sent[-1][1][0])
+    inbox_id = last_dispatched(demo)
     process_event(demo, inbox_id)
     html = as_ops.get(f"/events/{inbox_id}").get_data(as_text=True)
     assert "evt_detail" in html and "cus_detail" in html and "status-processed" in html

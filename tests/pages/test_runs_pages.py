@@ -16,6 +16,7 @@ from hub.db.models import RecipeRun, User, WebhookDelivery, Workflow
 from hub.services.directory import sign_in
 from hub.services.processing.process import process_event
 from hub.services.processing.replay import run_replay_job
+from tests.conftest import last_dispatched
 from tests.factories import make_user
 from tests.pages.conftest import PASSWORD, csrf_of, page_csrf
 
@@ -48,7 +49,7 @@ def deliver(app, hub, event: dict) -> None:  # type: ignore[no-untyped-def]
     answer = app.test_client().post("/webhooks/stripe", data=body, headers={
         "Stripe-Signature": f"t={at},v1={sig}", "Authorization": "Bearer leaked-token-xyz"})
     assert answer.status_code == 200, answer.data
-    process_event(hub, max(i for name, (i,) in hub.queue.sent))
+    process_event(hub, last_dispatched(hub))
 
 
 def rename_card_workflow(hub, name: str) -> None:  # type: ignore[no-untyped-def]

@@ -1,8 +1,11 @@
-"""Webhook ingestion: verify → parse → store each notification (deduplicated) → commit → enqueue.
+"""Webhook ingestion: verify → parse → store each notification (deduplicated) → commit → answer.
 
-Nothing is acknowledged before it is committed. A duplicate delivery stores nothing new and is
-still acknowledged. If publishing to the broker fails, the events stay `received` with no
-`enqueued_at`, and the sweeper (`enqueue_stragglers`) publishes them later.
+Nothing is acknowledged before it is committed, and the request does nothing more: the events
+wait in the inbox (`received`, no `enqueued_at`) for the outbox dispatcher
+(``hub.services.ingest.dispatch``), which the commit wakes on PostgreSQL (NOTIFY). A duplicate
+delivery stores nothing new and is still acknowledged. If publishing fails, the events lose their
+`enqueued_at` again and are dispatched later; the sweeper (`enqueue_stragglers`) republishes
+events claimed but never processed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -31,6 +34,8 @@ from hub.services.hub import Hub
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
 DELIVERIES = cast(Table, WebhookDelivery.__table__)
+WAKE_CHANNEL = "hub_inbox"  # the dispatchers LISTEN here
+WAKE_DISPATCHERS = text(f"NOTIFY {WAKE_CHANNEL}")
 
 # Headers that carry credentials or signatures are never stored; vendors name their signature
 # header after it (x-…-signature, …-signature), so any header naming one is left out.
@@ -96,8 +101,8 @@ def _store(
         inserted = db.execute(_inbox_insert(db.dialect.name), rows).all()
         if not inserted:
             return [], len(notes)  # all duplicates: leaving the block rolls the delivery back
-        to_process = [row.id for row in inserted if row.status == RECEIVED]
-        uow.after_commit(lambda: _publish_quietly(hub, to_process))
+        if db.dialect.name == "postgresql" and any(row.status == RECEIVED for row in inserted):
+            db.execute(WAKE_DISPATCHERS)  # delivered when the transaction commits
         uow.commit()
         return [row.id for row in inserted], len(notes) - len(inserted)
 
@@ -130,9 +135,7 @@ def _inbox_values(
         "event_type": n.event_type, "status": RECEIVED if n.handled else IGNORED,
         "occurred_at": n.occurred_at, "received_at": received_at, "delivery_id": delivery_id,
         "payload": n.payload,
-        # Stamped optimistically: publish() clears it if the broker refuses, and the sweeper
-        # re-publishes stamped events that stay unprocessed (a crash between commit and publish).
-        "enqueued_at": utcnow() if n.handled else None,
+        "enqueued_at": None,  # the dispatcher claims and stamps it
     }
 
 
@@ -146,10 +149,6 @@ def delivered_headers(session: Session, event: InboxEvent | None) -> dict[str, s
     an older row kept one); none for a polled event or one the inbox pruned."""
     delivery = session.get(WebhookDelivery, event.delivery_id) if event and event.delivery_id else None
     return dict(sorted(safe_headers(delivery.headers or {}).items())) if delivery is not None else {}
-
-
-def _publish_quietly(hub: Hub, inbox_ids: list[int]) -> None:
-    publish(hub, inbox_ids)
 
 
 def publish(hub: Hub, inbox_ids: list[int], stamp: bool = False) -> int:
