@@ -1,5 +1,5 @@
 """What the page benchmarks share: a signed-in test client, timed GETs with their p95, and a
-PostgreSQL database of their own (created, then dropped) or a temporary SQLite file.
+PostgreSQL database of their own (created, then dropped, as the tests make theirs) or a temporary SQLite file.
 
 Server time is measured through Flask's test client, so the figures are the hub's work per
 request (routing, queries, templates) without a network or a browser in them.
@@ -7,16 +7,13 @@ request (routing, queries, templates) without a network or a browser in them.
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from tests.conftest import _create_postgres_database, _drop_postgres_database
 
 
 def signed_in(app: Any, email: str, password: str) -> Any:
@@ -47,34 +44,17 @@ def p95(values: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
 
 
-def fresh_postgres(server_url: str) -> str:
-    url = make_url(server_url)
-    name = f"hub_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_postgres(server_url: str, bench_url: str) -> None:
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(bench_url).database}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def on_database(server: str | None, seed: Callable[[str], Any], measure: Callable[[Any], bool]) -> int:
     """Seed a database of the bench's own (PostgreSQL on ``server``, else a temporary SQLite file),
     measure, clean up; the exit status says whether every case met its target."""
     if server:
-        url = fresh_postgres(server)
+        url = _create_postgres_database(server)
         try:
             hub = seed(url)
             ok = measure(hub)
             hub.db.dispose()
         finally:
-            drop_postgres(server, url)
+            _drop_postgres_database(server, url)
         return 0 if ok else 1
     with tempfile.TemporaryDirectory() as folder:
         hub = seed(f"sqlite:///{folder}/bench.db")
