@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 # Work the hub enqueues.
 PROCESS_EVENT = "hub.process_event"
+PROCESS_EVENTS = "hub.process_events"  # a batch of inbox ids, as the dispatcher and the sweeper send them
 PROCESS_IMPORT = "hub.process_import"
 PROCESS_IMPORT_PART = "hub.process_import_part"
 RUN_REPLAY_JOB = "hub.run_replay_job"
@@ -37,8 +38,8 @@ BACKFILL_QUICKBOOKS = "hub.backfill_quickbooks"
 # Lets ops (and tests) check that a worker consumes from the broker.
 PING = "hub.ping"
 
-TASK_NAMES = (PROCESS_EVENT, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB, RUN_BULK_ASSIGN_JOB,
-              SWEEP_INBOX,
+TASK_NAMES = (PROCESS_EVENT, PROCESS_EVENTS, PROCESS_IMPORT, PROCESS_IMPORT_PART, RUN_REPLAY_JOB,
+              RUN_BULK_ASSIGN_JOB, SWEEP_INBOX,
               SWEEP_IMPORTS, ENQUEUE_DUE_RETRIES, PRUNE_INBOX, POLL_SALESFORCE,
               BACKFILL_QUICKBOOKS, PING)
 # Long work (a whole file, thousands of runs) on a queue of its own, so that it never sits

@@ -48,20 +48,25 @@ class RecordingQueue(TaskQueue):
 def dispatched(hub) -> list[int]:  # type: ignore[no-untyped-def]
     """Run the outbox dispatcher once, as a worker's dispatcher thread would after a webhook's
     commit: the inbox ids it published."""
-    from hub.queue import PROCESS_EVENT
     from hub.services.ingest.dispatch import dispatch_pending
 
     before = len(hub.queue.sent)
     dispatch_pending(hub)
-    return [args[0] for name, args in hub.queue.sent[before:] if name == PROCESS_EVENT]
+    return published_ids(hub.queue.sent[before:])
+
+
+def published_ids(sent) -> list[int]:  # type: ignore[no-untyped-def]
+    """The inbox ids in these published messages, single events and batches alike."""
+    from hub.queue import PROCESS_EVENT, PROCESS_EVENTS
+
+    return [i for name, args in sent if name in (PROCESS_EVENT, PROCESS_EVENTS)
+            for i in (args[0] if name == PROCESS_EVENTS else [args[0]])]
 
 
 def last_dispatched(hub) -> int:  # type: ignore[no-untyped-def]
     """Dispatch what waits, then the newest inbox id ever published (the event just posted)."""
-    from hub.queue import PROCESS_EVENT
-
     dispatched(hub)
-    return max(args[0] for name, args in hub.queue.sent if name == PROCESS_EVENT)
+    return max(published_ids(hub.queue.sent))
 
 
 def _create_postgres_database(server_url: str) -> str:

@@ -14,6 +14,7 @@ from hub.queue import (
     PING,
     POLL_SALESFORCE,
     PROCESS_EVENT,
+    PROCESS_EVENTS,
     PROCESS_IMPORT,
     PROCESS_IMPORT_PART,
     PRUNE_INBOX,
@@ -26,6 +27,7 @@ from hub.services.directory import bulk_jobs
 from hub.services.imports import run as import_run
 from hub.services.imports import upload as imports
 from hub.services.ingest import inbox, polling, retention
+from hub.services.processing import batch as batches
 from hub.services.processing import process as processing
 from hub.services.processing import replay, retries
 
@@ -38,6 +40,12 @@ DATABASE_DOWN = {"autoretry_for": (ServiceUnavailable,), "retry_backoff": 2, "re
 @shared_task(name=PROCESS_EVENT, acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
 def process_event(inbox_id: int) -> str:
     return processing.process_event(current_hub(), inbox_id).status
+
+
+@shared_task(name=PROCESS_EVENTS, acks_late=True, reject_on_worker_lost=True, **DATABASE_DOWN)
+def process_events(inbox_ids: list[int]) -> str:
+    """A batch in one transaction; a redelivery skips the events already processed."""
+    return str(batches.process_events(current_hub(), inbox_ids))
 
 
 @shared_task(name=SWEEP_INBOX, acks_late=True)

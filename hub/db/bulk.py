@@ -118,6 +118,22 @@ def _shared(
     return sql, params
 
 
+def next_ids(session: Session, table: Table, count: int) -> list[int]:
+    """``count`` fresh values of the table's integer ``id``, taken before its rows are built, so
+    that other rows can name them (a batch's history names its runs) and all go in one COPY.
+
+    PostgreSQL draws them from the column's sequence (ids a batch does not use are gaps, as
+    after a rollback). SQLite holds its one write lock from the transaction's BEGIN IMMEDIATE,
+    so the ids after the largest one are this transaction's until it commits."""
+    if count <= 0:
+        return []
+    if _is_postgres(session):
+        sql = text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)")
+        return list(session.scalars(sql, {"table": _table(session, table), "n": count}))
+    start = session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0
+    return list(range(start + 1, start + 1 + count))
+
+
 def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
     """`column IN (values)`; on PostgreSQL as one JSON array parameter, however many values.
 

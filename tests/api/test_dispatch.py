@@ -7,15 +7,17 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from hub.db.models import InboxEvent
+from hub.db.types import utcnow
 from hub.services.ingest import dispatch
 from hub.services.ingest.inbox import WAKE_DISPATCHERS
 from tests.api.test_webhooks import ENV, stripe_headers
-from tests.conftest import dispatched
+from tests.conftest import dispatched, published_ids
 
 
 @pytest.fixture
@@ -45,7 +47,7 @@ def stored(hub, n: int) -> None:  # type: ignore[no-untyped-def]
 
 
 def published(queue) -> list[int]:  # type: ignore[no-untyped-def]
-    return [args[0] for name, args in queue.sent if name == "hub.process_event"]
+    return published_ids(queue.sent)
 
 
 def test_a_webhook_only_stores_and_the_dispatcher_publishes_it_once(client, hub, queue):  # type: ignore[no-untyped-def]
@@ -59,6 +61,7 @@ def test_a_webhook_only_stores_and_the_dispatcher_publishes_it_once(client, hub,
 
 
 def test_two_dispatchers_on_one_backlog_never_publish_an_event_twice(hub, queue):  # type: ignore[no-untyped-def]
+    hub.settings = hub.settings.with_overrides({"dispatch_in_flight": 0})  # no limit: all 600 go out
     stored(hub, 600)
     start = threading.Barrier(2)
 
@@ -75,6 +78,24 @@ def test_two_dispatchers_on_one_backlog_never_publish_an_event_twice(hub, queue)
     assert len(ids) == 600 and len(set(ids)) == 600
     with hub.uow() as uow:
         assert uow.session.scalars(select(InboxEvent.id).where(InboxEvent.enqueued_at.is_(None))).all() == []
+
+
+def test_the_dispatcher_holds_events_back_while_the_workers_have_enough_in_hand(hub, queue):  # type: ignore[no-untyped-def]
+    hub.settings = hub.settings.with_overrides({"dispatch_in_flight": 120, "process_batch": 50})
+    stored(hub, 300)
+    first = dispatched(hub)
+    assert len(first) == 120  # the limit, as full batches of 50 and the rest
+    assert [len(args[0]) for _, args in queue.sent] == [50, 50, 20]
+    assert dispatched(hub) == []  # 120 in flight: less room than a batch, nothing more goes out
+    with hub.uow() as uow:  # a worker finishes 60 of them
+        uow.session.execute(update(InboxEvent).where(InboxEvent.id.in_(first[:60])).values(status="processed"))
+        uow.commit()
+    assert len(dispatched(hub)) == 60  # room for 60 again: one full batch and the rest
+    with hub.uow() as uow:  # an old publish no longer counts: a lost message must not stop dispatching
+        uow.session.execute(update(InboxEvent).where(InboxEvent.id.in_(first[60:]))
+                            .values(enqueued_at=utcnow() - dispatch.IN_FLIGHT_WINDOW - timedelta(seconds=1)))
+        uow.commit()
+    assert len(dispatched(hub)) == 60
 
 
 def test_what_the_broker_refuses_is_handed_back_and_dispatched_later(hub, queue):  # type: ignore[no-untyped-def]

@@ -171,7 +171,7 @@ def test_broker_down_still_acknowledges_and_keeps_the_event(client, hub, queue):
 
     queue.up = True
     assert enqueue_stragglers(hub, older_than=timedelta(0)) == 1
-    assert queue.sent == [("hub.process_event", (event.id,))]
+    assert queue.sent == [("hub.process_events", ([event.id],))]
 
 
 def test_database_down_answers_503(client, hub, settings):  # type: ignore[no-untyped-def]

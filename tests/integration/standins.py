@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 FIXTURES = Path(__file__).resolve().parents[1] / "unit" / "connectors" / "fixtures"
 
-Answer = tuple[int, Any]  # status, JSON-able body
+Answer = tuple[Any, ...]  # status, JSON-able body[, extra headers]
 
 
 @dataclass
@@ -68,9 +68,11 @@ def serving(stand_in: StandIn) -> Iterator[StandIn]:
             length = int(self.headers.get("Content-Length") or 0)
             seen = Seen(self.command, parts.path, parse_qs(parts.query),
                         {k.lower(): v for k, v in self.headers.items()}, self.rfile.read(length))
-            status, body = stand_in.answer(seen)
+            status, body, *extra = stand_in.answer(seen)  # (status, body[, headers])
             data = json.dumps(body).encode()
             self.send_response(status)
+            for name, value in (extra[0] if extra else {}).items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()

@@ -16,25 +16,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.db.models import User, Workflow
-from hub.db.models.customers import owner_json
 from hub.db.types import utcnow
 from hub.domain.sources import Source
 from hub.errors import ValidationFailed
 from hub.services.assignment import state
+from hub.services.assignment.batch import AssignmentBatch
 from hub.services.assignment.model import (
-    ACCOUNT_MANAGERS,
     CUSTOM_PREFIX,
-    WORKFLOW,
     AssignRequest,
     Cause,
     FieldOutcome,
     FieldWrite,
     check_request,
-    emails_of,
     is_assignable_field,
 )
 
@@ -72,26 +67,24 @@ class AssignmentService:
         """
         writes = [w for r in requests for w in r.writes]
         check_request(writes, source, occurred_at)
-        users = self._resolve_users(writes, create_missing=source == Source.SALESFORCE)
-        self._check_workflows(writes)  # unknown dunningPlanIds are refused before anything is read
-        # Pending changes of the caller (a customer's profile, created users) reach the database
-        # before the state is read and written around the ORM.
-        self.session.flush()
+        batch = AssignmentBatch(self.session)
+        batch.check(writes, source)  # unknown users and dunningPlanIds: refused before anything is read
         if not requests:
+            self.session.flush()
             return []
-        user_ids = {email: user.id for email, user in users.items()}
-        custom = any(w.field.startswith(CUSTOM_PREFIX) for w in writes)
-        states = state.load_states(self.session, sorted({r.customer_id for r in requests}), custom)
-        new_owner = owner_json(source, occurred_at)
-        history, results = [], []
-        for request in requests:
-            outcomes = [state.judge_write(states[request.customer_id], w, source, occurred_at, user_ids,
-                                          new_owner) for w in request.writes]
-            history += [state.history_row(request, o) for o in outcomes]
-            results.append(outcomes)
-        state.write_states(self.session, states, history, source, occurred_at)
-        state.expire_loaded(self.session, states)
+        batch.lock((r.customer_id for r in requests),
+                   custom_fields=any(w.field.startswith(CUSTOM_PREFIX) for w in writes))
+        results = [batch.assign(r.customer_id, r.writes, source=source, occurred_at=occurred_at,
+                                cause=r.cause) for r in requests]
+        batch.write()
         return results
+
+    def open_batch(self, customer_ids: Iterable[str]) -> AssignmentBatch:
+        """Lock and read these customers for requests judged one at a time, each with its own
+        source, time and cause; ``write()`` the batch before the transaction commits."""
+        batch = AssignmentBatch(self.session)
+        batch.lock(customer_ids)
+        return batch
 
     def release(self, customer_id: str, field: str, *, cause: Cause) -> FieldOutcome:
         """Hand a field back to the lowest rank: any source may write it next."""
@@ -108,36 +101,3 @@ class AssignmentService:
                            utcnow())
         state.expire_loaded(self.session, states)
         return outcome
-
-    # -- what the writes name --------------------------------------------------------------
-
-    def _resolve_users(self, writes: Iterable[FieldWrite], create_missing: bool) -> dict[str, User]:
-        emails = {e for w in writes if w.field == ACCOUNT_MANAGERS for e in emails_of(w)}
-        if not emails:
-            return {}
-        found = self.session.scalars(select(User).where(User.email.in_(emails))).all()
-        users = {u.email: u for u in found}
-        missing = sorted(emails - users.keys())
-        if missing and not create_missing:
-            raise ValidationFailed(
-                f"unknown user email(s): {', '.join(missing)}",
-                details={"unknown_emails": missing},
-                code="unknown_user",
-            )
-        for email in missing:  # Salesforce owners become users, not invited (as Upflow does)
-            users[email] = User(email=email, status="not_invited", role="account_manager")
-            self.session.add(users[email])
-        return users
-
-    def _check_workflows(self, writes: Iterable[FieldWrite]) -> None:
-        wanted = {w.value for w in writes if w.field == WORKFLOW and w.value is not None}
-        if not wanted:
-            return
-        known = set(self.session.scalars(select(Workflow.id).where(Workflow.id.in_(wanted))))
-        missing = wanted - known
-        if missing:
-            raise ValidationFailed(
-                f"unknown dunningPlanId: {', '.join(sorted(missing))}",
-                details={"unknown_dunning_plan_ids": sorted(missing)},
-                code="unknown_workflow",
-            )

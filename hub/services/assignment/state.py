@@ -168,15 +168,19 @@ def write_states(
     session: Session,
     states: dict[str, CustomerState],
     history: list[dict[str, Any]],
-    source: str,
-    occurred_at: datetime,
+    source: str | None = None,
+    occurred_at: datetime | None = None,
 ) -> None:
-    """Write back what changed: one set-based statement per kind of change."""
+    """Write back what changed: one set-based statement per kind of change.
+
+    Without ``source`` and ``occurred_at``, each history row carries its own."""
     now = utcnow()
     _update_customers(session, states, now)
     _write_managers(session, states)
-    bulk.insert_rows(session, HISTORY, history,
-                     same={"source": source, "occurred_at": occurred_at, "recorded_at": now})
+    same: dict[str, Any] = {"recorded_at": now}
+    if source is not None:
+        same |= {"source": source, "occurred_at": occurred_at}
+    bulk.insert_rows(session, HISTORY, history, same=same)
 
 
 def _update_customers(session: Session, states: dict[str, CustomerState], now: datetime) -> None:

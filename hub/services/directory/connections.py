@@ -15,6 +15,7 @@ from connectors.base import Connection, Connector, CredentialStore
 from connectors.config import ConnectionReport, read_connections, rotating_fields
 from hub.config import Settings
 from hub.errors import ConfigError, NotFound
+from hub.services.directory.gates import FetchGate
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Connections:
         self._report = ConnectionReport(connections=dict(preset)) if preset is not None else None
         self._credentials = credentials
         self._instances: dict[str, Connector] = {}
+        self._gates: dict[str, FetchGate] = {}
         self._lock = threading.Lock()
 
     def report(self) -> ConnectionReport:
@@ -105,6 +107,13 @@ class Connections:
                 raise ConnectionUnavailable(f"connection {name!r} is misconfigured; see /healthz") from exc
             self._instances[name] = instance
             return instance
+
+    def gate(self, name: str) -> FetchGate:
+        """This process's bound on the connection's vendor calls (hub.services.directory.gates)."""
+        with self._lock:
+            if name not in self._gates:
+                self._gates[name] = FetchGate(name, self._settings.fetch_concurrency)
+            return self._gates[name]
 
     def of_connector(self, connector_name: str) -> list[str]:
         return sorted(n for n, c in self.all().items() if c.connector == connector_name)

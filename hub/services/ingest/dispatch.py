@@ -21,8 +21,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.db.models import InboxEvent
@@ -33,6 +34,8 @@ from hub.services.hub import Hub
 from hub.services.ingest.inbox import WAKE_CHANNEL, publish
 
 log = logging.getLogger(__name__)
+IN_FLIGHT_WINDOW = timedelta(seconds=30)
+PASS_SPACING_SECONDS = 0.02
 ERROR_PAUSE_SECONDS = 2.0  # after the database or broker failed: try again, without spinning
 
 
@@ -57,15 +60,42 @@ def claim(hub: Hub, limit: int) -> list[int]:
 
 
 def dispatch_pending(hub: Hub, batch: int | None = None) -> int:
-    """Claim and publish until nothing is waiting; how many events the broker took."""
+    """Claim and publish until nothing is waiting or the workers have enough in hand; how many
+    events the broker took."""
     size = batch or hub.settings.dispatch_batch
     published = 0
     while True:
-        ids = claim(hub, size)
+        room = _room(hub)
+        if room <= 0:
+            return published
+        ids = claim(hub, min(size, room))
         if ids:
             published += publish(hub, ids)
-        if len(ids) < size:
+        if len(ids) < min(size, room):
             return published
+
+
+def _room(hub: Hub) -> int:
+    """How many more events the workers may be handed now (HUB_DISPATCH_IN_FLIGHT).
+
+    Published events not yet processed are the workers' backlog. Handing them more while they
+    are busy only moves the queue from the inbox to the broker, in small batches (one per
+    wake-up); held back in the inbox, the next pass claims full batches, which a worker applies
+    at a fraction of the cost per event. An event published more than LOST_AFTER ago no longer
+    counts (a message lost with a killed worker must not stop dispatching: the sweeper
+    republishes it). When the workers are idle the room is the whole limit, so an event that
+    arrives alone leaves at once."""
+    limit = hub.settings.dispatch_in_flight
+    if limit <= 0:
+        return hub.settings.dispatch_batch  # unlimited
+    in_flight_since = utcnow() - IN_FLIGHT_WINDOW
+    with hub.uow(read_only=True) as uow:
+        in_flight = uow.session.scalar(
+            select(func.count()).select_from(InboxEvent)
+            .where(InboxEvent.status == RECEIVED, InboxEvent.enqueued_at >= in_flight_since)) or 0
+    room = limit - in_flight
+    # Less room than a batch while workers are busy: wait for a whole batch's worth.
+    return room if in_flight == 0 or room >= hub.settings.process_batch else 0
 
 
 class Dispatcher:
@@ -86,6 +116,9 @@ class Dispatcher:
                 log.warning("dispatcher: %s; trying again in %.0f s", exc, ERROR_PAUSE_SECONDS)
                 self.stopping.wait(ERROR_PAUSE_SECONDS)
                 continue
+            # Passes at least this far apart: under load the webhooks notify hundreds of times a
+            # second, and each pass costs queries whether or not it hands anything out.
+            self.stopping.wait(PASS_SPACING_SECONDS)
             self._wait(interval)
         self._close_listener()
 

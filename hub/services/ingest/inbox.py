@@ -27,7 +27,7 @@ from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
 from hub.db.models.inbox import IGNORED, RECEIVED
 from hub.db.types import utcnow
 from hub.errors import HubError, InvalidInput, SignatureVerificationError
-from hub.queue import PROCESS_EVENT
+from hub.queue import PROCESS_EVENTS
 from hub.services.directory.connections import ConnectionUnavailable
 from hub.services.hub import Hub
 
@@ -156,8 +156,10 @@ def publish(hub: Hub, inbox_ids: list[int], stamp: bool = False) -> int:
     the sweeper publishes them once it is back; with ``stamp``, those it took get one."""
     sent: list[int] = []
     refused: list[int] = []
-    for inbox_id in inbox_ids:
-        (sent if hub.queue.enqueue(PROCESS_EVENT, inbox_id) else refused).append(inbox_id)
+    size = max(1, hub.settings.process_batch)
+    for start in range(0, len(inbox_ids), size):  # one message per batch a worker processes
+        chunk = list(inbox_ids[start:start + size])
+        (sent if hub.queue.enqueue(PROCESS_EVENTS, chunk) else refused).extend(chunk)
     changes = [(ids, value) for ids, value in [(refused, None), (sent if stamp else [], utcnow())] if ids]
     if not changes:
         return len(sent)

@@ -42,12 +42,12 @@ def apply_plan(session: Session, run: RecipeRun, customer: Customer, recipe: Rec
         return
     run.trace = trace
     run.updates = [{**u.to_dict(), **o.to_dict()} for u, o in zip(plan, outcomes, strict=True)]
-    _finish(run, *_status_of(outcomes, matched))
+    _finish(run, *status_of(outcomes, matched))
 
 
 def _write(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
            plan: list[PlannedUpdate], event: dict[str, Any]) -> list:
-    writes = [_field_write(session, u) for u in plan]
+    writes = [field_write(session, u) for u in plan]
     cause = Cause("run", str(run.id), f"recipe:{recipe.name}@v{run.recipe_version or '?'}")
     try:
         return AssignmentService(session).assign(
@@ -57,7 +57,8 @@ def _write(session: Session, run: RecipeRun, customer: Customer, recipe: Recipe,
         raise ConfigError(exc.message, details=exc.details) from exc
 
 
-def _field_write(session: Session, update: PlannedUpdate) -> FieldWrite:
+def field_write(session: Session, update: PlannedUpdate) -> FieldWrite:
+    """A recipe's planned update as the assignment service takes it (workflows by id)."""
     if update.field != "workflow":
         value = tuple(update.value) if isinstance(update.value, list) else update.value
         return FieldWrite(update.field, value, update.op)
@@ -74,7 +75,8 @@ def _field_write(session: Session, update: PlannedUpdate) -> FieldWrite:
     return FieldWrite("workflow", workflow.id)
 
 
-def _status_of(outcomes: list, matched: bool) -> tuple[str, str, None]:
+def status_of(outcomes: list, matched: bool) -> tuple[str, str, None]:
+    """A run's status and message from its outcomes: (status, message, error class)."""
     if not matched:
         return run_status.SKIPPED, "the recipe's guard or trigger did not match", None
     if not outcomes:
@@ -101,7 +103,7 @@ def dry_outcomes(session: Session, customer: Customer | None, recipe: Recipe,
         return []
     try:
         with session.begin_nested() as savepoint:
-            writes = [_field_write(session, u) for u in plan]
+            writes = [field_write(session, u) for u in plan]
             outcomes = AssignmentService(session).assign(
                 customer.id, writes, source=recipe.source,
                 occurred_at=parse_time(event["occurred_at"], "occurred_at"),

@@ -41,6 +41,7 @@ class Processed:
 
 
 def process_event(hub: Hub, inbox_id: int) -> Processed:
+    """One event on its own: retries, replays and a batch that fell back come this way."""
     stored = _load(hub, inbox_id)
     if stored is None:
         return Processed("already")
@@ -48,7 +49,12 @@ def process_event(hub: Hub, inbox_id: int) -> Processed:
     try:
         events = hub.connections.connector(stored.connection).normalise(stored)
     except HubError as exc:
-        return Processed(record_event_failure(hub, inbox_id, exc, started, _customer_ref(hub, stored)))
+        return Processed(record_event_failure(hub, inbox_id, exc, started, customer_ref(hub, stored)))
+    return apply_normalised(hub, inbox_id, events, started)
+
+
+def apply_normalised(hub: Hub, inbox_id: int, events: list[dict[str, Any]], started: datetime) -> Processed:
+    """Run the recipes on an event's normalised form and apply them, in a transaction of its own."""
     customer = events[0]["customer"]["external_id"] if events else None
     try:
         return _apply_all(hub, inbox_id, events)
@@ -62,7 +68,7 @@ def process_event(hub: Hub, inbox_id: int) -> Processed:
         return Processed(record_event_failure(hub, inbox_id, error, started, customer))
 
 
-def _customer_ref(hub: Hub, stored: StoredNotification) -> str | None:
+def customer_ref(hub: Hub, stored: StoredNotification) -> str | None:
     """Whom a notification that did not normalise is about, as far as its payload says."""
     try:
         connector = hub.connections.connector(stored.connection)
@@ -81,13 +87,7 @@ def _apply_all(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Process
 
 
 def _apply_once(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Processed:
-    loaded = hub.recipes.current()
-    if loaded.refused and not loaded.recipes:
-        # No good set, neither here nor in the database (recipes.store): running none would
-        # mark events done with nothing applied.
-        errors = "; ".join(str(p) for p in loaded.problems if p.is_error)[:1000]
-        raise ConfigError(f"the recipes folder was refused, fix it and replay: {errors}",
-                          code="recipes_refused")
+    loaded = usable_recipes(hub)
     with hub.uow() as uow:
         row = _lock(uow.session, inbox_id)
         if row is None or row.status in (inbox_status.PROCESSED, inbox_status.IGNORED):
@@ -99,6 +99,17 @@ def _apply_once(hub: Hub, inbox_id: int, events: list[dict[str, Any]]) -> Proces
         _finish(uow.session, row, events)
         uow.commit()
     return Processed("processed", tuple(run_ids))
+
+
+def usable_recipes(hub: Hub) -> LoadedRecipes:
+    """The recipes to run; ConfigError when there is no good set, neither here nor in the
+    database (recipes.store): running none would mark events done with nothing applied."""
+    loaded = hub.recipes.current()
+    if loaded.refused and not loaded.recipes:
+        errors = "; ".join(str(p) for p in loaded.problems if p.is_error)[:1000]
+        raise ConfigError(f"the recipes folder was refused, fix it and replay: {errors}",
+                          code="recipes_refused")
+    return loaded
 
 
 def _load(hub: Hub, inbox_id: int) -> StoredNotification | None:
@@ -130,11 +141,14 @@ def _finish(session: Session, row: InboxEvent, events: list[dict[str, Any]]) -> 
     if events:
         row.customer_external_id = events[0]["customer"]["external_id"]
     retried, row.status = row.status == inbox_status.RETRYING, inbox_status.PROCESSED
-    if not retried:
-        return
-    # an earlier retryable failure of this event is now resolved
+    if retried:
+        resolve_stage_runs(session, [row.id])
+
+
+def resolve_stage_runs(session: Session, inbox_ids: list[int]) -> None:
+    """An earlier retryable failure of these events (now processed) is resolved."""
     for run in session.scalars(select(RecipeRun).where(
-            RecipeRun.inbox_event_id == row.id, RecipeRun.recipe_name.is_(None),
+            RecipeRun.inbox_event_id.in_(inbox_ids), RecipeRun.recipe_name.is_(None),
             RecipeRun.status == run_status.RETRYING)):
         run.status, run.next_attempt_at = run_status.SUCCEEDED, None
         run.message = f"normalised after {run.attempts + 1} attempts"

@@ -74,8 +74,11 @@ class RecipeStore:
         return self._loaded
 
     def current(self) -> LoadedRecipes:
-        """The recipes to run now, reloaded first when their files changed."""
-        if time.monotonic() - self._checked_at >= CHECK_SECONDS:
+        """The recipes to run now, reloaded first when their files changed.
+
+        Until a first load has finished, every caller waits for it (under the lock): a thread
+        that came in while another was loading used to get the empty set, and ran no recipe."""
+        if self._signature is None or time.monotonic() - self._checked_at >= CHECK_SECONDS:
             self.reload()
         return self._loaded
 
