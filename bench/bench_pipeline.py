@@ -57,10 +57,12 @@ from sqlalchemy.engine import make_url  # noqa: E402
 
 from bench.floor_app import TABLE_DDL  # noqa: E402
 from bench.wrk.wrk_runs import SECRET, Generator, WrkResult, run_wrk  # noqa: E402
+from hub.commands.serve import GUNICORN_OPTIONS  # noqa: E402
 from tests.conftest import _create_postgres_database, _drop_postgres_database  # noqa: E402
 from tests.e2e.stack import BIN, Process, RedisServer, free_port, start_web, start_worker, wait_until  # noqa: E402
 
 WEBHOOK_PATH = "/webhooks/stripe"
+SYSTEMS = ("bare", "floor", "nodered", "hub")
 BARE_REQUESTS = 20_000  # the ceiling ignores event ids: it may cycle through the file
 
 
@@ -146,13 +148,15 @@ def hub(bench: Bench, worker: bool = False) -> Iterator[tuple[str, str]]:
         env = {**os.environ, "HUB_DATABASE_URL": database, "HUB_BROKER_URL": f"redis://127.0.0.1:{bench.redis.port}/0",
                "HUB_STRIPE_WEBHOOK_SECRET": SECRET, "HUB_RECIPES_DIR": str(ROOT / "recipes"),
                "HUB_LOG_LEVEL": "WARNING", "HUB_SWEEP_SECONDS": "3600"}
+        metrics = Path(tempfile.mkdtemp(prefix="metrics-", dir=bench.logs))
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # as `hub serve` and docker-compose.yml run it
         if bench.vendor_url:
             env |= {"HUB_STRIPE_API_KEY": "sk_test_bench", "HUB_STRIPE_API_BASE": bench.vendor_url}
         for command in (["db", "upgrade"], ["demo"]):
             subprocess.run([str(BIN / "hub"), *command], env=env, cwd=ROOT, check=True, capture_output=True)
         processes = []
         try:
-            web, url = start_web(env, bench.logs, workers=bench.args.web_workers)
+            web, url = start_web(env, bench.logs, workers=bench.args.web_workers, extra=GUNICORN_OPTIONS)
             processes.append(web)
             if worker:
                 processes.append(start_worker(env, bench.logs, concurrency=bench.args.worker_concurrency,
@@ -243,6 +247,8 @@ def ingest_comparison(bench: Bench) -> dict[str, list[WrkResult]]:
                    "hub": systems["hub"]}
     results: dict[str, list[WrkResult]] = {}
     for name, start in systems.items():
+        if name not in args.systems:
+            continue
         count = BARE_REQUESTS if name == "bare" else math.ceil(args.max_rate * args.duration)
         fetch = bool(bench.vendor_url)
         with start(bench) as url:
@@ -361,7 +367,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers (bare, floor, hub)")
-    parser.add_argument("--max-rate", type=float, default=3000.0,
+    parser.add_argument("--systems", type=lambda value: set(value.split(",")), default=set(SYSTEMS),
+                        help="the ingest comparison's systems, comma-separated (default: all)")
+    parser.add_argument("--max-rate", type=float, default=6000.0,
                         help="requests/s the signed request files are sized for (unpaced runs)")
     parser.add_argument("--nodered", help="the Node-RED peer's folder (with run.sh)")
     parser.add_argument("--nodered-install", default="/tmp/hub-bench-nodered",

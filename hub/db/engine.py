@@ -71,6 +71,7 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._engine_kwargs = engine_kwargs
         self._read_engine: Engine | None = None
+        self._autocommit_engine: Engine | None = None
         self._read_sessions: sessionmaker[Session] | None = None
 
     @property
@@ -90,6 +91,17 @@ class Database:
             self._read_engine = make_engine(self.url, read_only=True, **self._engine_kwargs)
         return self._read_engine
 
+    @property
+    def autocommit_engine(self) -> Engine:
+        """Connections that stay in autocommit, for work done in one statement: switching a pooled
+        connection to autocommit and back costs more than that statement. Small: the webhook
+        path's group commit writes from one thread per process at a time."""
+        if self._autocommit_engine is None:
+            self._autocommit_engine = make_engine(
+                self.url, **{"pool_size": 2, "max_overflow": 4, **self._engine_kwargs,
+                             "isolation_level": "AUTOCOMMIT"})
+        return self._autocommit_engine
+
     def read_session(self) -> Session:
         if self._read_sessions is None:
             self._read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -97,5 +109,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        if self._read_engine is not None:
-            self._read_engine.dispose()
+        for other in (self._read_engine, self._autocommit_engine):
+            if other is not None:
+                other.dispose()

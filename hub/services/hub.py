@@ -15,7 +15,9 @@ from hub.queue import TaskQueue
 from hub.services.directory.connections import Connections
 from hub.services.uow import UnitOfWork
 
-if TYPE_CHECKING:  # the store is handed the Hub itself; it is wired after the Hub exists
+if TYPE_CHECKING:  # these are handed the Hub itself; they are wired after the Hub exists
+    from hub.services.ingest.group_commit import GroupCommit
+    from hub.services.ingest.inbox import Delivery, Stored
     from hub.services.recipes.store import RecipeStore
 
 
@@ -26,6 +28,7 @@ class Hub:
     queue: TaskQueue  # tests hand in a recording subclass
     connections: Connections
     recipes: RecipeStore
+    inbox_writes: GroupCommit[Delivery, Stored]  # webhook requests stored together (group commit)
 
     def uow(self, read_only: bool = False) -> UnitOfWork:
         """One transaction; ``read_only`` takes no write lock on SQLite (lists, exports, health)."""

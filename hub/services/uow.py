@@ -7,11 +7,13 @@ with ``after_commit`` and runs after a successful commit, never inside the open 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -62,6 +64,20 @@ class UnitOfWork:
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             callback()
+
+
+@contextmanager
+def autocommit(db: Database) -> Iterator[Connection]:
+    """A connection on which each statement commits by itself: for work done in one statement,
+    which is atomic alone and then needs no BEGIN and COMMIT round trips. Database outages raise
+    ServiceUnavailable, as in a unit of work."""
+    try:
+        with db.autocommit_engine.connect() as connection:
+            yield connection
+    except DBAPIError as exc:
+        if _is_connection_error(exc):
+            raise ServiceUnavailable("the database is unavailable") from exc
+        raise
 
 
 def get_row(session: Session, model: type[Row], ident: Any, *, lock: bool = False,

@@ -12,6 +12,7 @@ import yaml
 from hub import commands
 from hub.broker import BULK_QUEUE, QUEUE
 from hub.commands import db, demo, keys, serve  # noqa: F401  (groups the compose file runs)
+from hub.commands.serve import GUNICORN_OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +70,9 @@ def test_hub_serve_starts_a_worker_that_consumes_both_queues():
     command = serve._commands(8000, 2)["worker"]
 
     assert consumed_queues(command) == {QUEUE, BULK_QUEUE}
+
+
+def test_compose_runs_the_web_tier_as_hub_serve_does():
+    """The pipeline bench starts gunicorn with hub serve's options: the same as deployed."""
+    command = compose()["services"]["web"]["command"]
+    assert command[command.index("--worker-class"):-1] == GUNICORN_OPTIONS

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, insert, select, text, update
+from sqlalchemy import Table, delete, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -30,6 +30,9 @@ from hub.errors import HubError, InvalidInput, SignatureVerificationError
 from hub.queue import PROCESS_EVENTS
 from hub.services.directory.connections import ConnectionUnavailable
 from hub.services.hub import Hub
+from hub.services.ingest import inbox_postgres
+from hub.services.ingest.group_commit import Pending
+from hub.services.uow import autocommit
 
 log = logging.getLogger(__name__)
 INBOX = cast(Table, InboxEvent.__table__)
@@ -86,25 +89,111 @@ def ingest(hub: Hub, connection_name: str, request: WebhookRequest, remote_addr:
     return IngestResult(connector.acknowledge(notifications), stored, duplicates)
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """One webhook request's notifications, on their way into the inbox."""
+
+    connection: str
+    connector: Connector
+    request: WebhookRequest | None  # None: found by a poll or a backfill
+    notes: list[Notification]
+
+
+Stored = tuple[list[int], int]  # the new inbox ids, and how many notifications were duplicates
+
+
 def _store(
     hub: Hub, connection: str, connector: Connector, request: WebhookRequest | None,
     notes: list[Notification],
-) -> tuple[list[int], int]:
-    """One transaction: the raw delivery and every new notification; duplicates are skipped by
-    the unique key (ON CONFLICT DO NOTHING), so concurrent deliveries of one event store it once."""
-    unique = list({n.vendor_event_id: n for n in reversed(notes)}.values())[::-1]
-    received_at = request.received_at if request is not None else utcnow()
+) -> Stored:
+    """Webhook requests go through the process's group commit (hub.services.ingest.group_commit):
+    those arriving together share one transaction."""
+    delivery = Delivery(connection, connector, request, notes)
+    return hub.inbox_writes.submit(delivery) if request is not None else write_deliveries(hub, [delivery])[0]
+
+
+def store_deliveries(hub: Hub, batch: list[Pending[Delivery, Stored]]) -> None:
+    """The group commit's writer: the whole batch in one transaction. If that fails for a reason
+    of its data (not the database being down), each delivery is stored alone, so one bad
+    request fails alone."""
+    try:
+        for pending, stored in zip(batch, write_deliveries(hub, [p.work for p in batch]), strict=True):
+            pending.settle(stored)
+    except HubError as exc:  # the database is down: nothing was stored, every vendor retries
+        for pending in batch:
+            pending.fail(exc)
+    except Exception as exc:  # noqa: BLE001 - settled per delivery below, or handed to its request
+        if len(batch) == 1:
+            batch[0].fail(exc)
+            return
+        log.warning("a group of %d webhook deliveries failed (%s); storing each alone", len(batch), exc)
+        for pending in batch:
+            store_deliveries(hub, [pending])
+
+
+def write_deliveries(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
+    """One transaction: each raw delivery and every new notification. Duplicates are skipped by
+    the unique key (ON CONFLICT DO NOTHING), so concurrent deliveries of one event store it once;
+    a delivery that brought nothing new is not kept."""
+    if hub.db.dialect == "postgresql" and all(d.request is not None for d in deliveries):
+        return _write_postgres(hub, deliveries)
+    notes = _first_of_each(deliveries)
     with hub.uow() as uow:
         db = uow.session.connection()  # Core on the session's transaction: cached statements, no ORM
-        delivery_id = _insert_delivery(db, connection, connector, request) if request is not None else None
-        rows = [_inbox_values(connection, connector.name, delivery_id, received_at, n) for n in unique]
-        inserted = db.execute(_inbox_insert(db.dialect.name), rows).all()
-        if not inserted:
-            return [], len(notes)  # all duplicates: leaving the block rolls the delivery back
+        delivery_ids = _insert_deliveries(db, deliveries)
+        rows = [_inbox_values(deliveries[index], delivery_ids[index], at, note) for index, at, note in notes]
+        # executemany: one compiled statement, sent as multi-row INSERTs (insertmanyvalues)
+        inserted = db.execute(_inbox_insert(db.dialect.name), rows).all() if rows else []
+        stored = _stored_by_delivery(deliveries, [(r.id, r.connection, r.vendor_event_id) for r in inserted])
+        unused = [d_id for d_id, ids in zip(delivery_ids, stored, strict=True) if d_id and not ids]
+        if unused:
+            db.execute(delete(DELIVERIES).where(WebhookDelivery.id.in_(unused)))
         if db.dialect.name == "postgresql" and any(row.status == RECEIVED for row in inserted):
             db.execute(WAKE_DISPATCHERS)  # delivered when the transaction commits
-        uow.commit()
-        return [row.id for row in inserted], len(notes) - len(inserted)
+        if inserted:
+            uow.commit()
+    return [(ids, len(delivery.notes) - len(ids)) for delivery, ids in zip(deliveries, stored, strict=True)]
+
+
+def _write_postgres(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
+    """The same in one autocommitted statement (hub.services.ingest.inbox_postgres)."""
+    raw = [{"connection": d.connection, "received_at": d.request.received_at,
+            "headers": safe_headers(d.request.headers), "body": d.connector.redact_body(d.request.body)}
+           for d in deliveries if d.request is not None]
+    events = [{**_inbox_values(deliveries[index], None, at, note), "delivery": index + 1}
+              for index, at, note in _first_of_each(deliveries)]
+    with autocommit(hub.db) as db:
+        inserted, delivery_ids = inbox_postgres.store(db, WAKE_CHANNEL, raw, events)
+        stored = _stored_by_delivery(deliveries, inserted)
+        unused = [delivery_ids[n] for n, ids in enumerate(stored, start=1) if not ids]
+        if unused:  # autocommitted already: deleted by a second statement
+            inbox_postgres.delete_deliveries(db, unused)
+    return [(ids, len(delivery.notes) - len(ids)) for delivery, ids in zip(deliveries, stored, strict=True)]
+
+
+def _first_of_each(deliveries: list[Delivery]) -> list[tuple[int, datetime, Notification]]:
+    """Each (connection, vendor event id) once, with the index of the first delivery naming it."""
+    received_at = utcnow()
+    seen: set[tuple[str, str]] = set()
+    notes = []
+    for index, delivery in enumerate(deliveries):
+        at = delivery.request.received_at if delivery.request is not None else received_at
+        for note in delivery.notes:
+            if (delivery.connection, note.vendor_event_id) not in seen:
+                seen.add((delivery.connection, note.vendor_event_id))
+                notes.append((index, at, note))
+    return notes
+
+
+def _stored_by_delivery(deliveries: list[Delivery], inserted: list[tuple[int, str, str]]) -> list[list[int]]:
+    """The inserted inbox ids of each delivery, in id order (the order of its notifications)."""
+    owner: dict[tuple[str, str], int] = {}
+    for index, delivery in reversed(list(enumerate(deliveries))):
+        owner |= {(delivery.connection, note.vendor_event_id): index for note in delivery.notes}
+    stored: list[list[int]] = [[] for _ in deliveries]
+    for inbox_id, connection, vendor_event_id in sorted(inserted):
+        stored[owner[(connection, vendor_event_id)]].append(inbox_id)
+    return stored
 
 
 def store_polled(hub: Hub, connection: str, connector: Connector, notes: list[Notification]) -> list[int]:
@@ -113,25 +202,32 @@ def store_polled(hub: Hub, connection: str, connector: Connector, notes: list[No
 
 
 def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING: only new rows come back."""
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: only new rows come back, with their key."""
     insert_ = pg_insert if dialect == "postgresql" else sqlite_insert
     return (insert_(INBOX)
             .on_conflict_do_nothing(index_elements=["connection", "vendor_event_id"])
-            .returning(InboxEvent.id, InboxEvent.status))
+            .returning(InboxEvent.id, InboxEvent.status, InboxEvent.connection, InboxEvent.vendor_event_id))
 
 
-def _insert_delivery(db: Connection, connection: str, connector: Connector, request: WebhookRequest) -> int:
+def _insert_deliveries(db: Connection, deliveries: list[Delivery]) -> list[int | None]:
+    """The raw requests, one multi-row INSERT; ids come back in the order of the requests."""
     # Credentials inside the payload (Salesforce's SessionId) are blanked before anything is stored.
-    params = {"connection": connection, "received_at": request.received_at,
-              "headers": safe_headers(request.headers), "body": connector.redact_body(request.body)}
-    return db.execute(insert(DELIVERIES).returning(WebhookDelivery.id), params).scalar_one()
+    params = [{"connection": d.connection, "received_at": d.request.received_at,
+               "headers": safe_headers(d.request.headers), "body": d.connector.redact_body(d.request.body)}
+              for d in deliveries if d.request is not None]
+    if not params:
+        return [None] * len(deliveries)
+    statement = insert(DELIVERIES).returning(WebhookDelivery.id, sort_by_parameter_order=True)
+    ids = iter(db.execute(statement, params).scalars().all())
+    return [next(ids) if d.request is not None else None for d in deliveries]
 
 
 def _inbox_values(
-    connection: str, connector: str, delivery_id: int | None, received_at: datetime, n: Notification
+    delivery: Delivery, delivery_id: int | None, received_at: datetime, n: Notification
 ) -> dict:
     return {
-        "connection": connection, "connector": connector, "vendor_event_id": n.vendor_event_id,
+        "connection": delivery.connection, "connector": delivery.connector.name,
+        "vendor_event_id": n.vendor_event_id,
         "event_type": n.event_type, "status": RECEIVED if n.handled else IGNORED,
         "occurred_at": n.occurred_at, "received_at": received_at, "delivery_id": delivery_id,
         "payload": n.payload,
