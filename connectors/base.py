@@ -9,16 +9,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache, lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from connectors._limits import MAX_EVENT_ID, MAX_EVENT_TYPE, check_identifier, check_payload, check_time
+from connectors._schemas import load_schema, validate_event
 from hub.domain.sources import Source
-from hub.errors import ConfigError, HubError, InvalidInput
-
-SCHEMAS_DIR = Path(__file__).resolve().parent.parent / "schemas"
+from hub.errors import ConfigError, HubError
 
 EVENT_TYPES = (
     "customer.created",
@@ -314,42 +311,6 @@ def build_event(
         "changes": list(dict.fromkeys(changes)),
         "raw_ref": str(stored.inbox_id),
     }
-
-
-def validate_event(event: dict[str, Any], connector: str | None = None) -> None:
-    """Raise InvalidInput listing every way the event breaks the schema.
-
-    The schema names the built-in connectors; ``connector`` adds a plugin's own name, so the
-    events a third-party connector builds for itself are valid too.
-    """
-    problems = [
-        f"{'.'.join(str(p) for p in error.absolute_path) or '<event>'}: {error.message}"
-        for error in _event_validator(connector).iter_errors(event)
-    ]
-    if problems:
-        raise InvalidInput("normalised event does not match the event schema", details=problems)
-
-
-@cache
-def load_schema(relative_path: str) -> dict[str, Any]:
-    """A JSON Schema from schemas/, read once on first use (never at import)."""
-    path = SCHEMAS_DIR / relative_path
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"schema file not found: {relative_path}") from exc
-
-
-@lru_cache(maxsize=16)
-def _event_validator(connector: str | None = None) -> Any:
-    from jsonschema import Draft202012Validator  # imported on first use: startup stays cheap
-
-    schema = load_schema("event.schema.json")
-    names = schema["properties"]["connector"]["enum"]
-    if connector is not None and connector not in names:
-        connector_property = {**schema["properties"]["connector"], "enum": [*names, connector]}
-        schema = {**schema, "properties": {**schema["properties"], "connector": connector_property}}
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 # --- time helpers shared by every vendor -------------------------------------------------

@@ -55,7 +55,7 @@ class Settings:
     dispatcher: bool = True  # a dispatcher thread in every Celery worker
     # Events one worker task processes in one transaction (hub.services.processing.batch), and
     # how many vendor API fetches of one connection a worker process runs at once.
-    process_batch: int = 50
+    process_batch: int = 200
     fetch_concurrency: int = 8
     log_level: str = "INFO"
     # Pages: how long a sign-in lasts, and the lockout after repeated wrong passwords.

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.db.models.base import Base
@@ -20,6 +30,11 @@ PROCESSED = "processed"
 FAILED = "failed"
 RETRYING = "retrying"
 INBOX_STATUSES = (RECEIVED, IGNORED, PROCESSING, PROCESSED, FAILED, RETRYING)
+# The dispatcher's two questions, each the predicate of a partial index. Queries use these very
+# texts (not a bound status): the planner can use a partial index only for a predicate it can
+# prove, and a prepared statement's parameter proves nothing.
+UNDISPATCHED = "status = 'received' AND enqueued_at IS NULL"
+IN_FLIGHT = "status = 'received' AND enqueued_at IS NOT NULL"
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 
@@ -42,6 +57,11 @@ class InboxEvent(Base):
     __table_args__ = (
         UniqueConstraint("connection", "vendor_event_id", name="uq_inbox_events_connection_vendor_id"),
         Index("ix_inbox_events_status_received", "status", "received_at"),
+        # What the dispatcher asks on every pass, answered from the rows concerned only.
+        Index("ix_inbox_events_undispatched", "id", postgresql_where=text(UNDISPATCHED),
+              sqlite_where=text(UNDISPATCHED)),
+        Index("ix_inbox_events_in_flight", "enqueued_at", postgresql_where=text(IN_FLIGHT),
+              sqlite_where=text(IN_FLIGHT)),
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     connection: Mapped[str] = mapped_column(String(100))

@@ -23,11 +23,11 @@ import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub.db.models import InboxEvent
-from hub.db.models.inbox import RECEIVED
+from hub.db.models.inbox import IN_FLIGHT, UNDISPATCHED
 from hub.db.types import utcnow
 from hub.errors import HubError
 from hub.services.hub import Hub
@@ -44,9 +44,7 @@ def claim(hub: Hub, limit: int) -> list[int]:
 
     An idle pass only reads: on SQLite a write transaction would take the database's one write
     lock four times a second for nothing."""
-    waiting = (select(InboxEvent.id)
-               .where(InboxEvent.status == RECEIVED, InboxEvent.enqueued_at.is_(None))
-               .order_by(InboxEvent.id).limit(limit))
+    waiting = select(InboxEvent.id).where(text(UNDISPATCHED)).order_by(InboxEvent.id).limit(limit)
     with hub.uow(read_only=True) as uow:
         if uow.session.scalar(waiting.limit(1)) is None:
             return []
@@ -92,7 +90,7 @@ def _room(hub: Hub) -> int:
     with hub.uow(read_only=True) as uow:
         in_flight = uow.session.scalar(
             select(func.count()).select_from(InboxEvent)
-            .where(InboxEvent.status == RECEIVED, InboxEvent.enqueued_at >= in_flight_since)) or 0
+            .where(text(IN_FLIGHT), InboxEvent.enqueued_at >= in_flight_since)) or 0
     room = limit - in_flight
     # Less room than a batch while workers are busy: wait for a whole batch's worth.
     return room if in_flight == 0 or room >= hub.settings.process_batch else 0

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from connectors.base import Connector, Notification, WebhookReply, WebhookRequest, json_reply
 from hub.db.models import InboxEvent, SecurityEvent, WebhookDelivery
-from hub.db.models.inbox import IGNORED, RECEIVED
+from hub.db.models.inbox import IGNORED, IN_FLIGHT, RECEIVED, UNDISPATCHED
 from hub.db.types import utcnow
 from hub.errors import HubError, InvalidInput, SignatureVerificationError
 from hub.queue import PROCESS_EVENTS
@@ -163,7 +163,8 @@ def _write_postgres(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
     events = [{**_inbox_values(deliveries[index], None, at, note), "delivery": index + 1}
               for index, at, note in _first_of_each(deliveries)]
     with autocommit(hub.db) as db:
-        inserted, delivery_ids = inbox_postgres.store(db, WAKE_CHANNEL, raw, events)
+        wake = WAKE_CHANNEL if any(event["status"] == RECEIVED for event in events) else None
+        inserted, delivery_ids = inbox_postgres.store(db, wake, raw, events)
         stored = _stored_by_delivery(deliveries, inserted)
         unused = [delivery_ids[n] for n, ids in enumerate(stored, start=1) if not ids]
         if unused:  # autocommitted already: deleted by a second statement
@@ -281,11 +282,8 @@ def enqueue_stragglers(
     A second publish is harmless: processing is idempotent."""
     now = utcnow()
     with hub.uow() as uow:
-        never = select(InboxEvent.id).where(
-            InboxEvent.status == RECEIVED, InboxEvent.enqueued_at.is_(None),
-            InboxEvent.received_at < now - older_than)
-        lost = select(InboxEvent.id).where(
-            InboxEvent.status == RECEIVED, InboxEvent.enqueued_at < now - lost_after)
+        never = select(InboxEvent.id).where(text(UNDISPATCHED), InboxEvent.received_at < now - older_than)
+        lost = select(InboxEvent.id).where(text(IN_FLIGHT), InboxEvent.enqueued_at < now - lost_after)
         ids = list(uow.session.scalars(never.order_by(InboxEvent.id).limit(batch)))
         ids += list(uow.session.scalars(lost.order_by(InboxEvent.id).limit(batch)))
     return publish(hub, ids, stamp=True)

@@ -5,7 +5,7 @@ INSERT of their notifications, a NOTIFY and a COMMIT: five round trips and five 
 SQLAlchemy's execution machinery for each group, which under load was a third of a web
 process's interpreter time. Here the same rows go in as two JSON documents, in one statement
 run in autocommit: a single statement is atomic, so the deliveries, their notifications and the
-dispatchers' wake-up (``pg_notify``, sent at commit) are stored together or not at all. The
+dispatchers' wake-up (``pg_notify``, sent at commit, when due) are stored together or not at all. The
 statement's text never changes with the group's size, so the server plans it once.
 
 A delivery whose notifications were all duplicates leaves its raw row behind; one more
@@ -51,6 +51,7 @@ WITH delivered AS (
 ), woken AS (
     SELECT pg_notify(%(channel)s, '')
     FROM (SELECT 1 FROM stored WHERE status = %(received)s LIMIT 1) AS any_new
+    WHERE %(channel)s::text IS NOT NULL
 )
 SELECT 'event' AS kind, id, connection, vendor_event_id, NULL::bigint AS n FROM stored
 UNION ALL SELECT 'delivery', id, NULL, NULL, n FROM numbered
@@ -62,12 +63,14 @@ EVENT_COLUMNS = ("delivery", "connection", "connector", "vendor_event_id", "even
 
 
 def store(
-    db: Connection, channel: str, deliveries: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
+    db: Connection, channel: str | None, deliveries: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
 ) -> tuple[list[tuple[int, str, str]], dict[int, int]]:
     """``deliveries``: raw requests (connection, received_at, headers, body); ``events``: their new
     notifications (EVENT_COLUMNS; ``delivery`` is the 1-based position of its request in
     ``deliveries``). Returns the inserted events (id, connection, vendor event id) and the
-    deliveries' ids by position. ``db`` must be in autocommit.
+    deliveries' ids by position. ``channel``: the one to notify if any new event awaits
+    dispatch (None: none). ``db`` must be in autocommit.
 
     The rows travel as two JSON documents, expanded by the server (json_to_recordset): psycopg
     would dump arrays element by element in Python, and JSON costs it one string each."""

@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from fastjsonschema import JsonSchemaValueException
 
 from connectors._cache import TTLCache
 from connectors._http import (
@@ -18,6 +19,7 @@ from connectors._http import (
     require_setting,
     retry_after_from,
 )
+from connectors._schemas import _event_validators
 from connectors.base import (
     Connection,
     Connector,
@@ -111,6 +113,38 @@ def test_invalid_events_are_refused_with_every_problem(customer):
     with pytest.raises(InvalidInput) as caught:
         validate_event(event)
     assert caught.value.details
+
+
+@pytest.mark.parametrize(
+    ("change", "valid"),
+    [
+        ({}, True),
+        ({"occurred_at": "2026-12-04T01:00:00.123456Z"}, True),
+        ({"occurred_at": "2026-12-04T01:00:00+01:00"}, True),
+        ({"occurred_at": "2026-12-04T01:00:00+0100"}, False),  # not RFC 3339: jsonschema's own test
+        ({"occurred_at": "2026-12-04 01:00:00Z"}, False),
+        ({"occurred_at": "yesterday"}, False),
+        ({"connector": "hubspot"}, False),
+        ({"type": "invoice.paid"}, False),
+        ({"changes": ["customer.name", 3]}, False),
+        ({"customer": {"external_id": "c", "custom_fields": {"tier": ["gold"]}}}, False),
+        ({"customer": {"external_id": "c", "custom_fields": {"tier": None, "seats": 3}}}, True),
+        ({"raw_ref": 5}, False),
+        ({"unknown": 1}, False),
+    ],
+)
+def test_the_compiled_check_agrees_with_jsonschema(change, valid):
+    """validate_event answers from the compiled check; jsonschema is the contract's own reading."""
+    event = {**build_event(stored(), connector="stripe", event_type="customer.updated",
+                           customer={"external_id": "c"}, changes=[]), **change}
+    fast, full = _event_validators(None)
+    assert list(full.iter_errors(event)) is not valid
+    try:
+        fast(event)
+        accepted = True
+    except JsonSchemaValueException:
+        accepted = False
+    assert accepted is valid
 
 
 def test_default_acknowledge_and_refuse():
