@@ -51,6 +51,7 @@ bench: install
 	command -v wrk >/dev/null || (apt-get update && apt-get install -y wrk)
 	$(BIN)/python bench/bench_recipe_engine.py
 	$(BIN)/python bench/bench_pipeline.py $(BENCH_PIPELINE_ARGS)
+	$(BIN)/python bench/bench_pipeline.py --systems none --sustained --vendor-delay-ms 50 --rate 400
 
 clean:
 	rm -rf var $(VENV)

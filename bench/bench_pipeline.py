@@ -17,14 +17,17 @@ Ingest (always): each system in turn on the same generator settings, a 2 s warm-
   hub    gunicorn on a fresh PostgreSQL database and a private Redis, no worker running.
 Any non-2xx answer or reused request fails the run (exit 1) after the report.
 
-Sustained (`--sustained`): wrk paced to `--rate` requests/s (0: unpaced) for
-`--sustained-seconds` into the hub with a Celery worker running, then into the Node-RED peer in
-sync mode; reports events applied/s in the window and the lag received → applied p50/p99
-(database timestamps; an event still unapplied `--drain-seconds` after the window counts as
-infinitely late). `--vendor-delay-ms N` points the hub's Stripe connection at a local stand-in
-API answering after N ms and makes every event name its payment method by id, so the
-normaliser fetches the customer once per event (Node-RED does no fetch). Everything started
-here is stopped and every database dropped, also on Ctrl-C (wrk reports stay in the log folder).
+Sustained (`--sustained`): wrk for `--sustained-seconds` into the hub with a Celery worker
+running, then into the Node-RED peer in sync mode (which does the whole job inside the request),
+by default as fast as each acknowledges (`--rate` paces it); reports events applied/s in the
+window, the ratio, and the lag received → applied p50/p99 (database timestamps; an event still
+unapplied `--drain-seconds` after the window counts as infinitely late). On these two cores the
+hub's web tier and its worker share the CPU, so the applied rate is what the worker gets while
+the webhooks keep coming. `--vendor-delay-ms N` points the hub's Stripe connection at a local
+stand-in API answering after N ms and makes every event name its payment method by id, so the
+normaliser fetches the customer once per event (Node-RED does no fetch, so it sits that one
+out). Everything started here is stopped and every database dropped, also on Ctrl-C (wrk
+reports stay in the log folder).
 """
 
 from __future__ import annotations
@@ -209,6 +212,8 @@ class SlowStripe:
 
     def __init__(self, delay_s: float) -> None:
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as Stripe's API answers: no connect per fetch
+
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
                 time.sleep(delay_s)
                 customer_id = self.path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
@@ -360,6 +365,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def _systems(value: str) -> set[str]:
+    names = set() if value == "none" else set(value.split(","))
+    if names - set(SYSTEMS):
+        raise argparse.ArgumentTypeError(f"unknown: {', '.join(sorted(names - set(SYSTEMS)))}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--connections", type=int, default=32)
@@ -367,15 +379,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--web-workers", type=int, default=4, help="gunicorn workers (bare, floor, hub)")
-    parser.add_argument("--systems", type=lambda value: set(value.split(",")), default=set(SYSTEMS),
-                        help="the ingest comparison's systems, comma-separated (default: all)")
+    parser.add_argument("--systems", type=_systems, default=set(SYSTEMS),
+                        help=f"the ingest comparison's systems, comma-separated: {', '.join(SYSTEMS)}, "
+                             "or none (default: all)")
     parser.add_argument("--max-rate", type=float, default=6000.0,
                         help="requests/s the signed request files are sized for (unpaced runs)")
     parser.add_argument("--nodered", help="the Node-RED peer's folder (with run.sh)")
     parser.add_argument("--nodered-install", default="/tmp/hub-bench-nodered",
                         help="where run.sh installs Node-RED")
     parser.add_argument("--sustained", action="store_true", help="also run the sustained phase")
-    parser.add_argument("--rate", type=float, default=400.0, help="sustained requests/s (0: unpaced)")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="sustained requests/s (0, the default: as fast as each system acknowledges)")
     parser.add_argument("--sustained-seconds", type=float, default=60.0)
     parser.add_argument("--drain-seconds", type=float, default=30.0)
     parser.add_argument("--worker-concurrency", type=int, default=4)
@@ -390,15 +404,22 @@ def main() -> int:
     with ExitStack() as stack:
         bench = Bench(args, stack)
         log(f"logs and wrk reports in {bench.logs}")
-        problems += report_ingest(ingest_comparison(bench), args)
+        ingested = ingest_comparison(bench)
+        if ingested:
+            problems += report_ingest(ingested, args)
         if args.sustained:
             print(f"\nsustained: {args.sustained_seconds:g} s, worker concurrency {args.worker_concurrency}"
                   + (f", vendor stand-in {args.vendor_delay_ms:g} ms" if args.vendor_delay_ms else ""))
+            applied = {}
             with hub(bench, worker=True) as (url, database):
-                problems += report_sustained("hub", sustained(bench, url, database, "hub"), args)
-            if args.nodered:
+                applied["hub"] = sustained(bench, url, database, "hub")
+                problems += report_sustained("hub", applied["hub"], args)
+            if args.nodered and not args.vendor_delay_ms:  # Node-RED does no fetch: no peer for that
                 with nodered(bench, "sync") as (url, database):
-                    problems += report_sustained("nodered", sustained(bench, url, database, "nodered"), args)
+                    applied["nodered"] = sustained(bench, url, database, "nodered")
+                    problems += report_sustained("nodered", applied["nodered"], args)
+                print(f"sustained hub / nodered applied: "
+                      f"{applied['hub'].applied_per_s / applied['nodered'].applied_per_s:.2f}×")
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0

@@ -51,12 +51,12 @@ class Settings:
     dispatch_batch: int = 200
     dispatch_interval_seconds: float = 0.25
     # Published events not yet processed beyond which the dispatcher waits (0: no limit).
-    dispatch_in_flight: int = 400
+    dispatch_in_flight: int = 800
     dispatcher: bool = True  # a dispatcher thread in every Celery worker
     # Events one worker task processes in one transaction (hub.services.processing.batch), and
     # how many vendor API fetches of one connection a worker process runs at once.
     process_batch: int = 200
-    fetch_concurrency: int = 8
+    fetch_concurrency: int = 16
     log_level: str = "INFO"
     # Pages: how long a sign-in lasts, and the lockout after repeated wrong passwords.
     session_hours: int = 12
