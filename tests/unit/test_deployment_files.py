@@ -76,3 +76,11 @@ def test_compose_runs_the_web_tier_as_hub_serve_does():
     """The pipeline bench starts gunicorn with hub serve's options: the same as deployed."""
     command = compose()["services"]["web"]["command"]
     assert command[command.index("--worker-class"):-1] == GUNICORN_OPTIONS
+
+
+def test_compose_web_workers_share_their_metrics():
+    """Without a multiprocess directory each gunicorn worker would answer /metrics alone."""
+    web = compose()["services"]["web"]
+    folder = web["environment"]["PROMETHEUS_MULTIPROC_DIR"]
+    assert folder in web["tmpfs"]
+    assert web["environment"]["HUB_DATABASE_URL"] == compose()["x-hub-env"]["HUB_DATABASE_URL"]
