@@ -6,6 +6,10 @@ wait in the inbox (`received`, no `enqueued_at`) for the outbox dispatcher
 delivery stores nothing new and is still acknowledged. If publishing fails, the events lose their
 `enqueued_at` again and are dispatched later; the sweeper (`enqueue_stragglers`) republishes
 events claimed but never processed.
+
+The requests one web process serves at the same moment are stored together, in one transaction
+(``hub.services.ingest.group_commit``); on PostgreSQL in one statement
+(``hub.services.ingest.inbox_postgres``). Each still answers only once its own rows are committed.
 """
 
 from __future__ import annotations
