@@ -88,7 +88,7 @@ def update_rows(
                       *(f"{quote(n)} = {value}" for n, value in shared.items())])
     where = " AND ".join(f"{target}.{quote(k)} = v.{quote(k)}" for k in keys)
     sql = f"UPDATE {target} SET {sets} FROM {_recordset(session, table)} AS v WHERE {where}"  # noqa: S608
-    session.execute(text(sql).bindparams(*params), {"rows": _json(rows)})
+    session.execute(text(sql).bindparams(*params), {"rows": to_json(rows)})
 
 
 def delete_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
@@ -102,7 +102,7 @@ def delete_rows(session: Session, table: Table, rows: Sequence[Row]) -> None:
     target, quote = _table(session, table), _quoter(session)
     where = " AND ".join(f"{target}.{quote(n)} = v.{quote(n)}" for n in names)
     sql = f"DELETE FROM {target} USING {_recordset(session, table)} AS v WHERE {where}"  # noqa: S608
-    session.execute(text(sql), {"rows": _json(rows)})
+    session.execute(text(sql), {"rows": to_json(rows)})
 
 
 def _shared(
@@ -143,7 +143,7 @@ def one_of(session: Session, column: Any, values: Iterable[Any]) -> ColumnElemen
     """
     values = list(values)
     if _is_postgres(session):
-        keys = func.json_array_elements_text(cast(bindparam(None, _json(values)), JSON))
+        keys = func.json_array_elements_text(cast(bindparam(None, to_json(values)), JSON))
         return column.in_(select(cast(keys, column.type)))
     return column.in_(values)
 
@@ -157,7 +157,9 @@ def _recordset(session: Session, table: Table) -> str:
     return f"json_populate_recordset(NULL::{_table(session, table)}, CAST(:rows AS JSON))"
 
 
-def _json(value: Any) -> str:
+def to_json(value: Any) -> str:
+    """A JSON document for the server to expand (orjson; aware datetimes in ISO 8601). Payloads
+    reach here checked (connectors._limits: no integer beyond 64 bits), so orjson takes them."""
     return orjson.dumps(value, default=_encode, option=orjson.OPT_PASSTHROUGH_DATETIME).decode()
 
 
@@ -175,7 +177,7 @@ def _copy_converter(table: Table, name: str) -> Callable[[Any], Any] | None:
 
 def _json_text(value: Any) -> str | None:
     # None stays SQL NULL, as json_populate_recordset stored it.
-    return None if value is None else _json(value)
+    return None if value is None else to_json(value)
 
 
 def _aware(value: datetime | None) -> str | None:

@@ -148,10 +148,9 @@ def write_deliveries(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
         rows = [_inbox_values(deliveries[index], delivery_ids[index], at, note) for index, at, note in notes]
         # executemany: one compiled statement, sent as multi-row INSERTs (insertmanyvalues)
         inserted = db.execute(_inbox_insert(db.dialect.name), rows).all() if rows else []
-        stored = _stored_by_delivery(deliveries, [(r.id, r.connection, r.vendor_event_id) for r in inserted])
-        unused = [d_id for d_id, ids in zip(delivery_ids, stored, strict=True) if d_id and not ids]
-        if unused:
-            db.execute(delete(DELIVERIES).where(WebhookDelivery.id.in_(unused)))
+        keys = [(row.id, row.connection, row.vendor_event_id) for row in inserted]
+        stored = _stored_by_delivery(deliveries, notes, keys)
+        _forget_deliveries(db, [d for d, ids in zip(delivery_ids, stored, strict=True) if d and not ids])
         if db.dialect.name == "postgresql" and any(row.status == RECEIVED for row in inserted):
             db.execute(WAKE_DISPATCHERS)  # delivered when the transaction commits
         if inserted:
@@ -161,18 +160,16 @@ def write_deliveries(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
 
 def _write_postgres(hub: Hub, deliveries: list[Delivery]) -> list[Stored]:
     """The same in one autocommitted statement (hub.services.ingest.inbox_postgres)."""
-    raw = [{"connection": d.connection, "received_at": d.request.received_at,
-            "headers": safe_headers(d.request.headers), "body": d.connector.redact_body(d.request.body)}
-           for d in deliveries if d.request is not None]
+    notes = _first_of_each(deliveries)
+    raw = [_delivery_row(d, d.request) for d in deliveries if d.request is not None]
     events = [{**_inbox_values(deliveries[index], None, at, note), "delivery": index + 1}
-              for index, at, note in _first_of_each(deliveries)]
+              for index, at, note in notes]
     with autocommit(hub.db) as db:
         wake = WAKE_CHANNEL if any(event["status"] == RECEIVED for event in events) else None
         inserted, delivery_ids = inbox_postgres.store(db, wake, raw, events)
-        stored = _stored_by_delivery(deliveries, inserted)
-        unused = [delivery_ids[n] for n, ids in enumerate(stored, start=1) if not ids]
-        if unused:  # autocommitted already: deleted by a second statement
-            inbox_postgres.delete_deliveries(db, unused)
+        stored = _stored_by_delivery(deliveries, notes, inserted)
+        # Autocommitted already: the unused raw rows go by a second statement.
+        _forget_deliveries(db, [delivery_ids[n] for n, ids in enumerate(stored, start=1) if not ids])
     return [(ids, len(delivery.notes) - len(ids)) for delivery, ids in zip(deliveries, stored, strict=True)]
 
 
@@ -190,11 +187,12 @@ def _first_of_each(deliveries: list[Delivery]) -> list[tuple[int, datetime, Noti
     return notes
 
 
-def _stored_by_delivery(deliveries: list[Delivery], inserted: list[tuple[int, str, str]]) -> list[list[int]]:
-    """The inserted inbox ids of each delivery, in id order (the order of its notifications)."""
-    owner: dict[tuple[str, str], int] = {}
-    for index, delivery in reversed(list(enumerate(deliveries))):
-        owner |= {(delivery.connection, note.vendor_event_id): index for note in delivery.notes}
+def _stored_by_delivery(
+    deliveries: list[Delivery], notes: list[tuple[int, datetime, Notification]],
+    inserted: list[tuple[int, str, str]],
+) -> list[list[int]]:
+    """The inserted inbox ids of each delivery (``notes``: _first_of_each's), in id order."""
+    owner = {(deliveries[index].connection, note.vendor_event_id): index for index, _, note in notes}
     stored: list[list[int]] = [[] for _ in deliveries]
     for inbox_id, connection, vendor_event_id in sorted(inserted):
         stored[owner[(connection, vendor_event_id)]].append(inbox_id)
@@ -214,12 +212,21 @@ def _inbox_insert(dialect: str):  # type: ignore[no-untyped-def]
             .returning(InboxEvent.id, InboxEvent.status, InboxEvent.connection, InboxEvent.vendor_event_id))
 
 
+def _delivery_row(delivery: Delivery, request: WebhookRequest) -> dict:
+    # Credentials inside the payload (Salesforce's SessionId) are blanked before anything is stored.
+    return {"connection": delivery.connection, "received_at": request.received_at,
+            "headers": safe_headers(request.headers), "body": delivery.connector.redact_body(request.body)}
+
+
+def _forget_deliveries(db: Connection, ids: list[int]) -> None:
+    """Raw requests that brought nothing new are not kept."""
+    if ids:
+        db.execute(delete(DELIVERIES).where(WebhookDelivery.id.in_(ids)))
+
+
 def _insert_deliveries(db: Connection, deliveries: list[Delivery]) -> list[int | None]:
     """The raw requests, one multi-row INSERT; ids come back in the order of the requests."""
-    # Credentials inside the payload (Salesforce's SessionId) are blanked before anything is stored.
-    params = [{"connection": d.connection, "received_at": d.request.received_at,
-               "headers": safe_headers(d.request.headers), "body": d.connector.redact_body(d.request.body)}
-              for d in deliveries if d.request is not None]
+    params = [_delivery_row(d, d.request) for d in deliveries if d.request is not None]
     if not params:
         return [None] * len(deliveries)
     statement = insert(DELIVERIES).returning(WebhookDelivery.id, sort_by_parameter_order=True)

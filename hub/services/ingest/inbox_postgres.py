@@ -8,23 +8,19 @@ run in autocommit: a single statement is atomic, so the deliveries, their notifi
 dispatchers' wake-up (``pg_notify``, sent at commit, when due) are stored together or not at all. The
 statement's text never changes with the group's size, so the server plans it once.
 
-A delivery whose notifications were all duplicates leaves its raw row behind; one more
-statement deletes those (a rare path: a vendor's retry of what was already stored).
+A delivery whose notifications were all duplicates leaves its raw row behind; the caller deletes
+those with one more statement (a rare path: a vendor's retry of what was already stored).
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import delete
 from sqlalchemy.engine import Connection
 
-from hub.db.models import WebhookDelivery
+from hub.db.bulk import to_json
 from hub.db.models.inbox import RECEIVED
 
 STORE = """
@@ -76,8 +72,8 @@ def store(
     would dump arrays element by element in Python, and JSON costs it one string each."""
     raw = [{"n": n, "connection": d["connection"], "received_at": d["received_at"], "headers": d["headers"],
             "body": base64.b64encode(d["body"]).decode()} for n, d in enumerate(deliveries, start=1)]
-    params = {"channel": channel, "received": RECEIVED, "deliveries": json_text(raw),
-              "events": json_text([{name: event[name] for name in EVENT_COLUMNS} for event in events])}
+    params = {"channel": channel, "received": RECEIVED, "deliveries": to_json(raw),
+              "events": to_json([{name: event[name] for name in EVENT_COLUMNS} for event in events])}
     inserted, delivery_ids = [], {}
     for row in db.exec_driver_sql(STORE, params):
         if row.kind == "event":
@@ -85,22 +81,3 @@ def store(
         elif row.kind == "delivery":
             delivery_ids[row.n] = row.id
     return inserted, delivery_ids
-
-
-def delete_deliveries(db: Connection, ids: list[int]) -> None:
-    db.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
-
-
-def json_text(value: Any) -> str:
-    """orjson (datetimes in ISO 8601 with their offset), or the standard library for what orjson
-    refuses (integers beyond 64 bits)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value, default=_iso)
-
-
-def _iso(value: Any) -> str:
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.isoformat()
-    raise TypeError(f"cannot store {type(value).__name__} as JSON")
